@@ -1,0 +1,68 @@
+use super::*;
+
+#[test]
+fn rejects_bad_inputs_with_typed_errors() {
+    assert_eq!(Geometry::new(0, 0.01), Err(GeometryError::ZeroCapacity));
+    for p in [0.0, 1.0, 1.5, -0.1, f64::NAN, f64::INFINITY] {
+        assert!(matches!(Geometry::new(1000, p), Err(GeometryError::RateOutOfRange(_))), "{p}");
+    }
+    assert!(matches!(Geometry::new(u64::MAX, 1e-9), Err(GeometryError::TooLarge { .. })));
+    assert!(matches!(Geometry::new(1 << 40, 1e-3), Err(GeometryError::TooLarge { .. })));
+}
+
+#[test]
+fn classic_matches_krakend_table() {
+    // KRAKEND.md a.1: (N, P) -> (m, k) as KrakenD computes them.
+    let rows = [
+        (10_000_000u64, 1e-7, 335_477_044u64, 24u32),
+        (10_000_000, 1e-9, 431_327_627, 30),
+        (100_000_000, 1e-9, 4_313_276_270, 30),
+        (1_000_000, 1e-6, 28_755_176, 20),
+        (1_000_000, 0.01, 9_585_059, 7),
+        (100_000, 0.001, 1_437_759, 10),
+        (1_000, 0.01, 9_586, 7),
+        (2, 0.5, 3, 2),
+    ];
+    for (n, p, m, k) in rows {
+        let c = Geometry::new(n, p).unwrap().classic();
+        assert_eq!((c.bits, c.k), (m, k), "N={n} P={p}");
+    }
+}
+
+#[test]
+fn layout_meets_its_design_rate_within_budget() {
+    for (n, p) in [(1u64, 0.5), (2, 0.5), (1000, 0.01), (1_000_000, 1e-3), (1_000_000, 1e-4), (10_000_000, 1e-7), (100_000_000, 1e-9)] {
+        let g = Geometry::new(n, p).unwrap();
+        assert!(g.design_fpr() <= p * DESIGN_MARGIN, "{g}: {}", g.design_fpr());
+        assert!(g.expected_fpr(n as f64) <= p * DESIGN_MARGIN);
+        assert!(g.bits() >= g.classic().bits, "{g}");
+        assert_eq!(g.bits() % u64::from(g.block_bits()), 0);
+        assert!(g.block_words().is_power_of_two() && (8..=64).contains(&g.block_words()));
+    }
+}
+
+#[test]
+fn memory_goals_of_the_issue() {
+    let g = Geometry::new(10_000_000, 1e-7).unwrap();
+    assert!(g.bytes_ratio_to_optimal() <= 1.3, "{g}: ratio {}", g.bytes_ratio_to_optimal());
+    let g = Geometry::new(100_000_000, 1e-9).unwrap();
+    assert!(g.bytes_ratio_to_optimal() <= 1.5, "{g}");
+    assert!(2 * g.bytes() <= 1_300_000_000, "{g}: two generations take {} bytes", 2 * g.bytes());
+}
+
+#[test]
+fn expected_rate_grows_with_load() {
+    let g = Geometry::new(100_000, 1e-3).unwrap();
+    let mut last = 0.0;
+    for keys in [0.0, 1e3, 1e4, 5e4, 1e5, 2e5] {
+        let r = g.expected_fpr(keys);
+        assert!(r >= last, "{keys}: {r} < {last}");
+        last = r;
+    }
+    assert_eq!(g.expected_fpr(0.0), 0.0);
+}
+
+#[test]
+fn sizing_is_deterministic() {
+    assert_eq!(Geometry::new(12345, 1e-5).unwrap(), Geometry::new(12345, 1e-5).unwrap());
+}

@@ -1,0 +1,3 @@
+//! The revocation filter of bloomgate.
+pub mod geometry;
+pub use geometry::{Classic, Geometry, GeometryError};

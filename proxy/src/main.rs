@@ -1,0 +1,2 @@
+//! The `bloomgate` binary.
+fn main() {}
