@@ -1,0 +1,265 @@
+//! One generation: a blocked bloom filter over atomic `u64` words.
+//!
+//! Shared by every core by reference. Readers use relaxed loads; the one writer (the admin core)
+//! uses `fetch_or`. A set bit is never a wrong answer for a key that was inserted, so no ordering
+//! stronger than `Relaxed` is needed on the words: a check that happens-after an insert (through
+//! whatever synchronisation carried the news of the insert) sees its bits by read-write coherence.
+
+use crate::geometry::Geometry;
+use crate::hash::{KeyHash, Probe};
+use crate::sync::{AtomicU64, Ordering::Relaxed};
+
+/// Eight words: one 64-byte cache line, aligned so that a block never straddles two lines more
+/// than it must.
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub(crate) struct Line(pub(crate) [AtomicU64; 8]);
+
+impl Line {
+    fn zeroed() -> Line {
+        Line(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+}
+
+/// Two filters that cannot be merged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot merge filters of different geometries: ours {ours}, theirs {theirs}")]
+pub struct GeometryMismatch {
+    /// This filter's geometry.
+    pub ours: Geometry,
+    /// The other filter's geometry.
+    pub theirs: Geometry,
+}
+
+/// A blocked bloom filter: every key's `k` bits lie in one block of 1, 2, 4 or 8 cache lines.
+#[derive(Debug)]
+pub struct Filter {
+    geometry: Geometry,
+    /// The bit array: `blocks · lines_per_block` lines in one 64-byte-aligned allocation.
+    lines: Box<[Line]>,
+    /// Insertions that set at least one new bit (an approximate count of distinct keys), for
+    /// `percentage_consumed`. Written by the one writer only.
+    inserted: AtomicU64,
+}
+
+impl Filter {
+    /// An empty filter of this geometry. Allocates `geometry.bytes()` bytes, zeroed.
+    pub fn new(geometry: Geometry) -> Filter {
+        let lines = geometry.blocks() as usize * geometry.lines_per_block() as usize;
+        Filter {
+            geometry,
+            lines: (0..lines).map(|_| Line::zeroed()).collect(),
+            inserted: AtomicU64::new(0),
+        }
+    }
+
+    /// The geometry this filter was built with.
+    pub fn geometry(&self) -> &Geometry {
+        &self.geometry
+    }
+
+    /// Adds `key`. Returns whether any bit was newly set (false: the key, or a key sharing all
+    /// its bits, was already there).
+    #[inline]
+    pub fn insert(&self, key: &[u8]) -> bool {
+        self.insert_hash(&KeyHash::new(key, self.geometry.seed()))
+    }
+
+    /// Whether `key` may have been inserted: never false for an inserted key; true for an absent
+    /// one with probability about the geometry's false-positive rate.
+    #[inline]
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.contains_hash(&KeyHash::new(key, self.geometry.seed()))
+    }
+
+    /// [`Filter::insert`] for a key already hashed with this geometry's seed.
+    #[inline]
+    pub fn insert_hash(&self, hash: &KeyHash) -> bool {
+        let changed = match self.geometry.block_words() {
+            8 => self.insert_in::<8>(hash),
+            16 => self.insert_in::<16>(hash),
+            32 => self.insert_in::<32>(hash),
+            _ => self.insert_in::<64>(hash),
+        };
+        if changed {
+            self.inserted.fetch_add(1, Relaxed);
+        }
+        changed
+    }
+
+    /// [`Filter::contains`] for a key already hashed with this geometry's seed.
+    #[inline]
+    pub fn contains_hash(&self, hash: &KeyHash) -> bool {
+        match self.geometry.block_words() {
+            8 => self.contains_in::<8>(hash),
+            16 => self.contains_in::<16>(hash),
+            32 => self.contains_in::<32>(hash),
+            _ => self.contains_in::<64>(hash),
+        }
+    }
+
+    /// Adds every key; returns how many set a new bit. Hashes a group of keys and touches their
+    /// blocks first, so that the cache misses of a group overlap instead of queueing behind each
+    /// `fetch_or`.
+    pub fn insert_batch<'k, I>(&self, keys: I) -> u64
+    where
+        I: IntoIterator<Item = &'k [u8]>,
+    {
+        const GROUP: usize = 16;
+        let seed = self.geometry.seed();
+        let mut group = [KeyHash::new(b"", seed); GROUP];
+        let mut filled = 0;
+        let mut added = 0;
+        for key in keys {
+            group[filled] = KeyHash::new(key, seed);
+            filled += 1;
+            if filled == GROUP {
+                added += self.insert_group(&group);
+                filled = 0;
+            }
+        }
+        added + self.insert_group(&group[..filled])
+    }
+
+    fn insert_group(&self, hashes: &[KeyHash]) -> u64 {
+        let mut warm = 0u64;
+        for h in hashes {
+            warm ^= self.first_word_of(h).load(Relaxed);
+        }
+        std::hint::black_box(warm);
+        hashes.iter().filter(|h| self.insert_hash(h)).count() as u64
+    }
+
+    fn first_word_of(&self, hash: &KeyHash) -> &AtomicU64 {
+        let block = hash.block(self.geometry.blocks());
+        &self.lines[block * self.geometry.lines_per_block() as usize].0[0]
+    }
+
+    #[inline(always)]
+    fn block_lines<const W: usize>(&self, probe: &Probe<W>) -> &[Line] {
+        let start = probe.block * (W / 8);
+        &self.lines[start..start + W / 8]
+    }
+
+    #[inline(always)]
+    fn insert_in<const W: usize>(&self, hash: &KeyHash) -> bool {
+        let probe: Probe<W> = hash.probe(self.geometry.blocks(), self.geometry.k());
+        let lines = self.block_lines(&probe);
+        let mut new_bits = 0u64;
+        for (w, &mask) in probe.masks.iter().enumerate() {
+            if mask != 0 {
+                let old = lines[w / 8].0[w % 8].fetch_or(mask, Relaxed);
+                new_bits |= mask & !old;
+            }
+        }
+        new_bits != 0
+    }
+
+    #[inline(always)]
+    fn contains_in<const W: usize>(&self, hash: &KeyHash) -> bool {
+        let probe: Probe<W> = hash.probe(self.geometry.blocks(), self.geometry.k());
+        let lines = self.block_lines(&probe);
+        // Branch-free over the whole block: the block is one or a few lines that the first load
+        // brings in, so an early exit saves nothing but costs a misprediction per word.
+        let mut missing = 0u64;
+        for (w, &mask) in probe.masks.iter().enumerate() {
+            missing |= mask & !lines[w / 8].0[w % 8].load(Relaxed);
+        }
+        missing == 0
+    }
+
+    /// ORs `other` into this filter, word by word.
+    pub fn union(&self, other: &Filter) -> Result<(), GeometryMismatch> {
+        if self.geometry != other.geometry {
+            return Err(GeometryMismatch { ours: self.geometry, theirs: other.geometry });
+        }
+        for (mine, theirs) in self.words().zip(other.words()) {
+            let bits = theirs.load(Relaxed);
+            if bits != 0 {
+                mine.fetch_or(bits, Relaxed);
+            }
+        }
+        self.inserted.fetch_add(other.inserted(), Relaxed);
+        Ok(())
+    }
+
+    /// Fraction of bits set, 0.0–1.0 (a full scan: for status pages, not the hot path).
+    pub fn fill_ratio(&self) -> f64 {
+        let ones: u64 = self.words().map(|w| u64::from(w.load(Relaxed).count_ones())).sum();
+        ones as f64 / self.geometry.bits() as f64
+    }
+
+    /// The false-positive rate expected now, estimated from the fill ratio (a full scan).
+    pub fn estimated_fpr(&self) -> f64 {
+        estimated_fpr_from_fill(&self.geometry, self.fill_ratio())
+    }
+
+    /// Insertions that set a new bit since the filter was created or cleared.
+    pub fn inserted(&self) -> u64 {
+        self.inserted.load(Relaxed)
+    }
+
+    /// `inserted / N`, as a percentage clamped to 0–100.
+    pub fn percentage_consumed(&self) -> f64 {
+        (self.inserted() as f64 * 100.0 / self.geometry.n() as f64).min(100.0)
+    }
+
+    /// Every word, in order.
+    pub(crate) fn words(&self) -> impl Iterator<Item = &AtomicU64> {
+        self.lines.iter().flat_map(|line| line.0.iter())
+    }
+
+    /// Zeroes the blocks in `blocks` (a range of block indices) with relaxed stores.
+    pub(crate) fn clear_blocks(&self, blocks: std::ops::Range<usize>) {
+        let per = self.geometry.lines_per_block() as usize;
+        for line in &self.lines[blocks.start * per..blocks.end * per] {
+            for word in &line.0 {
+                word.store(0, Relaxed);
+            }
+        }
+    }
+
+    /// Sets the insertion count (after a clear or a restore).
+    pub(crate) fn set_inserted(&self, count: u64) {
+        self.inserted.store(count, Relaxed);
+    }
+
+    /// The block a hash falls in.
+    pub(crate) fn block_of(&self, hash: &KeyHash) -> usize {
+        hash.block(self.geometry.blocks())
+    }
+
+    /// ORs `words` in (a merge).
+    pub(crate) fn or_words(&self, words: impl IntoIterator<Item = u64>) {
+        for (slot, value) in self.words().zip(words) {
+            if value != 0 {
+                slot.fetch_or(value, Relaxed);
+            }
+        }
+    }
+
+    /// ORs the words of one block in (a merge during a sweep).
+    pub(crate) fn or_block(&self, block: usize, words: &[u64]) {
+        let per_block = self.geometry.block_words() as usize;
+        let per = self.geometry.lines_per_block() as usize;
+        let lines = &self.lines[block * per..(block + 1) * per];
+        for (slot, &value) in lines.iter().flat_map(|l| l.0.iter()).zip(&words[..per_block]) {
+            if value != 0 {
+                slot.fetch_or(value, Relaxed);
+            }
+        }
+    }
+}
+
+/// The expected rate of a generation whose fill ratio is `fill`: the number of keys that
+/// explains that fill (`n = -(m/k) ln(1 - fill)`), put through the layout's exact formula.
+pub fn estimated_fpr_from_fill(geometry: &Geometry, fill: f64) -> f64 {
+    if fill >= 1.0 {
+        return 1.0;
+    }
+    let keys = -(geometry.bits() as f64 / f64::from(geometry.k())) * (-fill).ln_1p();
+    geometry.expected_fpr(keys)
+}
+
+#[cfg(test)]
+mod tests;

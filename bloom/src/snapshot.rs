@@ -1,0 +1,268 @@
+//! Snapshots: the whole filter (both generations, their epochs, the geometry, the hash seed) as
+//! one self-checking byte string, for disk and for syncing a new gateway.
+//!
+//! Layout: a 32-byte header — magic `BLGSNAP\x01`, the body length (u64 LE), the xxh3-64 of the
+//! body (u64 LE), 8 reserved zero bytes — then the body, an rkyv archive. The header lets a
+//! reader reject truncation and corruption before it looks at the archive; the archive is then
+//! validated byte by byte (bytecheck) before any field is read. Restoring never trusts a length
+//! or an index from the file.
+
+use std::sync::Arc;
+
+use rkyv::rancor;
+use rkyv::util::AlignedVec;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::generations::{Revocations, WordCount, Writer, ZeroTtl};
+use crate::geometry::Geometry;
+use crate::sync::Ordering::Relaxed;
+
+const MAGIC: [u8; 8] = *b"BLGSNAP\x01";
+/// Bytes before the body.
+pub const HEADER_LEN: usize = 32;
+/// The body's format version.
+const FORMAT: u32 = 1;
+
+#[derive(rkyv::Archive, rkyv::Serialize)]
+struct Body {
+    format: u32,
+    n: u64,
+    p: f64,
+    seed: u64,
+    block_words: u32,
+    blocks: u64,
+    k: u32,
+    ttl: u64,
+    generations: Vec<GenerationBody>,
+}
+
+#[derive(rkyv::Archive, rkyv::Serialize)]
+struct GenerationBody {
+    epoch: u64,
+    inserted: u64,
+    words: Vec<u64>,
+}
+
+/// Why a snapshot was refused. Nothing was changed when this is returned.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SnapshotError {
+    /// Fewer bytes than the header announces (a torn write), or more.
+    #[error("snapshot is {found} bytes, its header announces {expected}")]
+    Length {
+        /// Header plus announced body length.
+        expected: u64,
+        /// What was given.
+        found: u64,
+    },
+    /// Not a bloomgate snapshot, or a version this build cannot read.
+    #[error("not a bloomgate snapshot (bad magic or unknown version)")]
+    Magic,
+    /// The body's checksum does not match: the bytes were damaged.
+    #[error("snapshot checksum mismatch: the file is corrupt")]
+    Checksum,
+    /// The body is not a valid archive.
+    #[error("snapshot body is not a valid archive: {0}")]
+    Archive(String),
+    /// A body format this build cannot read.
+    #[error("snapshot format {0} is not supported")]
+    Format(u32),
+    /// The snapshot was taken with another geometry (N, P, seed or layout).
+    #[error("snapshot geometry {found} differs from the configured {expected}")]
+    Geometry {
+        /// What the configuration asks for.
+        expected: String,
+        /// What the snapshot holds.
+        found: String,
+    },
+    /// The snapshot was taken with another TTL.
+    #[error("snapshot TTL {found}s differs from the configured {expected}s")]
+    Ttl {
+        /// The configured TTL.
+        expected: u64,
+        /// The snapshot's.
+        found: u64,
+    },
+    /// The generations are not two distinct epochs of different parity.
+    #[error("snapshot generations have an invalid epoch pair ({0}, {1})")]
+    EpochPair(u64, u64),
+    /// A generation has the wrong number of words.
+    #[error(transparent)]
+    Words(#[from] WordCount),
+    /// TTL 0.
+    #[error(transparent)]
+    Ttl0(#[from] ZeroTtl),
+}
+
+/// What a restore kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// Generations merged in (0–2).
+    pub generations_kept: u32,
+    /// Generations older than the window, dropped.
+    pub generations_dropped: u32,
+}
+
+impl Writer {
+    /// The whole filter as a snapshot (header and body). Runs on the writer, so no insert
+    /// interleaves with the copy.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let shared = self.shared();
+        let g = shared.geometry();
+        let generations = shared
+            .generations
+            .iter()
+            .map(|generation| GenerationBody {
+                epoch: generation.epoch.load(Relaxed),
+                inserted: generation.filter.inserted(),
+                words: generation.filter.words().map(|w| w.load(Relaxed)).collect(),
+            })
+            .collect();
+        let body = Body {
+            format: FORMAT,
+            n: g.n(),
+            p: g.p(),
+            seed: g.seed(),
+            block_words: g.block_words(),
+            blocks: g.blocks(),
+            k: g.k(),
+            ttl: shared.ttl(),
+            generations,
+        };
+        // Serialising plain integers and vectors into memory cannot fail.
+        let archived = match rkyv::to_bytes::<rancor::Panic>(&body) {
+            Ok(bytes) => bytes,
+            Err(never) => match never {},
+        };
+        let mut out = Vec::with_capacity(HEADER_LEN + archived.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&(archived.len() as u64).to_le_bytes());
+        out.extend_from_slice(&xxh3_64(&archived).to_le_bytes());
+        out.extend_from_slice(&[0u8; 8]);
+        out.extend_from_slice(&archived);
+        out
+    }
+
+    /// Validates `bytes` as a snapshot of this filter's geometry and TTL and merges its
+    /// generations in (by epoch, see [`Writer::merge_generation`]). Nothing changes on error.
+    pub fn merge_snapshot(&mut self, bytes: &[u8], now: u64) -> Result<RestoreReport, SnapshotError> {
+        let body = checked_body(bytes)?;
+        let aligned;
+        let body = if (body.as_ptr() as usize) % 16 == 0 {
+            body
+        } else {
+            let mut copy = AlignedVec::<16>::with_capacity(body.len());
+            copy.extend_from_slice(body);
+            aligned = copy;
+            aligned.as_slice()
+        };
+        let archived = rkyv::access::<ArchivedBody, rancor::Error>(body)
+            .map_err(|e| SnapshotError::Archive(e.to_string()))?;
+        self.check_compatible(archived)?;
+        let (a, b) = match archived.generations.as_slice() {
+            [a, b] => (a, b),
+            _ => return Err(SnapshotError::EpochPair(0, 0)),
+        };
+        let (ea, eb) = (a.epoch.to_native(), b.epoch.to_native());
+        if ea == eb || ea % 2 == eb % 2 {
+            return Err(SnapshotError::EpochPair(ea, eb));
+        }
+        let words = self.shared().geometry().words();
+        for generation in [a, b] {
+            if generation.words.len() as u64 != words {
+                return Err(WordCount { expected: words, found: generation.words.len() as u64 }.into());
+            }
+        }
+        let mut report = RestoreReport { generations_kept: 0, generations_dropped: 0 };
+        // Oldest first, so that advancing to the newest epoch happens before its merge.
+        let (older, newer) = if ea < eb { (a, b) } else { (b, a) };
+        let mut buffer = Vec::new();
+        for generation in [older, newer] {
+            buffer.clear();
+            buffer.extend(generation.words.iter().map(|w| w.to_native()));
+            let kept = self.merge_generation(generation.epoch.to_native(), generation.inserted.to_native(), &buffer, now)?;
+            if kept {
+                report.generations_kept += 1;
+            } else {
+                report.generations_dropped += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    fn check_compatible(&self, archived: &ArchivedBody) -> Result<(), SnapshotError> {
+        let format = archived.format.to_native();
+        if format != FORMAT {
+            return Err(SnapshotError::Format(format));
+        }
+        let g = self.shared().geometry();
+        let found = (
+            archived.n.to_native(),
+            archived.p.to_native(),
+            archived.seed.to_native(),
+            archived.block_words.to_native(),
+            archived.blocks.to_native(),
+            archived.k.to_native(),
+        );
+        if found != (g.n(), g.p(), g.seed(), g.block_words(), g.blocks(), g.k()) {
+            return Err(SnapshotError::Geometry {
+                expected: g.to_string(),
+                found: format!(
+                    "N={} P={} seed={:#x} ({} blocks of {} words, k={})",
+                    found.0, found.1, found.2, found.4, found.3, found.5
+                ),
+            });
+        }
+        let ttl = archived.ttl.to_native();
+        if ttl != self.shared().ttl() {
+            return Err(SnapshotError::Ttl { expected: self.shared().ttl(), found: ttl });
+        }
+        Ok(())
+    }
+}
+
+impl Revocations {
+    /// A filter of `geometry` and `ttl` restored from a snapshot at time `now`: generations
+    /// older than the window are dropped. The snapshot must match the geometry and TTL.
+    pub fn restore(
+        bytes: &[u8],
+        geometry: Geometry,
+        ttl: u64,
+        now: u64,
+    ) -> Result<(Arc<Revocations>, Writer, RestoreReport), SnapshotError> {
+        // Validate the envelope before allocating a filter of the configured size.
+        checked_body(bytes)?;
+        let (shared, mut writer) = Revocations::new(geometry, ttl, now)?;
+        let report = writer.merge_snapshot(bytes, now)?;
+        writer.finish_sweeps();
+        Ok((shared, writer, report))
+    }
+}
+
+/// The body of a snapshot whose header, length and checksum are right.
+fn checked_body(bytes: &[u8]) -> Result<&[u8], SnapshotError> {
+    let header = bytes.get(..HEADER_LEN).ok_or(SnapshotError::Length {
+        expected: HEADER_LEN as u64,
+        found: bytes.len() as u64,
+    })?;
+    if header[..8] != MAGIC {
+        return Err(SnapshotError::Magic);
+    }
+    let field = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&header[at..at + 8]);
+        u64::from_le_bytes(b)
+    };
+    let (len, checksum) = (field(8), field(16));
+    let expected = len.saturating_add(HEADER_LEN as u64);
+    if expected != bytes.len() as u64 {
+        return Err(SnapshotError::Length { expected, found: bytes.len() as u64 });
+    }
+    let body = &bytes[HEADER_LEN..];
+    if xxh3_64(body) != checksum || field(24) != 0 {
+        return Err(SnapshotError::Checksum);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests;
