@@ -136,15 +136,15 @@ impl Filter {
     }
 
     #[inline(always)]
-    fn block_lines<const W: usize>(&self, probe: &Probe<W>) -> &[Line] {
-        let start = probe.block * (W / 8);
+    fn block_lines<const W: usize>(&self, block: usize) -> &[Line] {
+        let start = block * (W / 8);
         &self.lines[start..start + W / 8]
     }
 
     #[inline(always)]
     fn insert_in<const W: usize>(&self, hash: &KeyHash) -> bool {
         let probe: Probe<W> = hash.probe(self.geometry.blocks(), self.geometry.k());
-        let lines = self.block_lines(&probe);
+        let lines = self.block_lines::<W>(probe.block);
         let mut new_bits = 0u64;
         for (w, &mask) in probe.masks.iter().enumerate() {
             if mask != 0 {
@@ -157,21 +157,27 @@ impl Filter {
 
     #[inline(always)]
     fn contains_in<const W: usize>(&self, hash: &KeyHash) -> bool {
-        let probe: Probe<W> = hash.probe(self.geometry.blocks(), self.geometry.k());
-        let lines = self.block_lines(&probe);
-        // Branch-free over the whole block: the block is one or a few lines that the first load
-        // brings in, so an early exit saves nothing but costs a misprediction per word.
-        let mut missing = 0u64;
-        for (w, &mask) in probe.masks.iter().enumerate() {
-            missing |= mask & !lines[w / 8].0[w % 8].load(Relaxed);
+        let lines = self.block_lines::<W>(hash.block(self.geometry.blocks()));
+        // Test bit by bit and stop at the first clear one. The block is a cache miss; every test
+        // after the first is a hit in the same line(s). Stopping early keeps few instructions
+        // waiting on the miss, so lookups of consecutive requests overlap their misses: a miss
+        // costs about half of what testing the whole block does (see docs/BENCHMARKS.md).
+        for pos in hash.positions::<W>(self.geometry.k()) {
+            let word = pos >> 6;
+            if lines[word / 8].0[word % 8].load(Relaxed) & (1 << (pos & 63)) == 0 {
+                return false;
+            }
         }
-        missing == 0
+        true
     }
 
     /// ORs `other` into this filter, word by word.
-    pub fn union(&self, other: &Filter) -> Result<(), GeometryMismatch> {
+    pub fn union(&self, other: &Filter) -> Result<(), Box<GeometryMismatch>> {
         if self.geometry != other.geometry {
-            return Err(GeometryMismatch { ours: self.geometry, theirs: other.geometry });
+            return Err(Box::new(GeometryMismatch {
+                ours: self.geometry,
+                theirs: other.geometry,
+            }));
         }
         for (mine, theirs) in self.words().zip(other.words()) {
             let bits = theirs.load(Relaxed);
@@ -185,7 +191,10 @@ impl Filter {
 
     /// Fraction of bits set, 0.0–1.0 (a full scan: for status pages, not the hot path).
     pub fn fill_ratio(&self) -> f64 {
-        let ones: u64 = self.words().map(|w| u64::from(w.load(Relaxed).count_ones())).sum();
+        let ones: u64 = self
+            .words()
+            .map(|w| u64::from(w.load(Relaxed).count_ones()))
+            .sum();
         ones as f64 / self.geometry.bits() as f64
     }
 
@@ -229,11 +238,14 @@ impl Filter {
         hash.block(self.geometry.blocks())
     }
 
-    /// ORs `words` in (a merge).
-    pub(crate) fn or_words(&self, words: impl IntoIterator<Item = u64>) {
+    /// ORs `words` in (a merge). Only for the one writer of a generation: it reads and stores
+    /// each word instead of `fetch_or`, which is sound because no other thread writes these
+    /// words, and runs at memory speed where a locked RMW per word would not.
+    pub(crate) fn or_words_single_writer(&self, words: impl IntoIterator<Item = u64>) {
         for (slot, value) in self.words().zip(words) {
-            if value != 0 {
-                slot.fetch_or(value, Relaxed);
+            let old = slot.load(Relaxed);
+            if old | value != old {
+                slot.store(old | value, Relaxed);
             }
         }
     }
@@ -243,7 +255,11 @@ impl Filter {
         let per_block = self.geometry.block_words() as usize;
         let per = self.geometry.lines_per_block() as usize;
         let lines = &self.lines[block * per..(block + 1) * per];
-        for (slot, &value) in lines.iter().flat_map(|l| l.0.iter()).zip(&words[..per_block]) {
+        for (slot, &value) in lines
+            .iter()
+            .flat_map(|l| l.0.iter())
+            .zip(&words[..per_block])
+        {
             if value != 0 {
                 slot.fetch_or(value, Relaxed);
             }

@@ -47,18 +47,37 @@ impl Revocations {
     ///
     /// # Errors
     /// [`ZeroTtl`] when `ttl` is 0.
-    pub fn new(geometry: Geometry, ttl: u64, now: u64) -> Result<(Arc<Revocations>, Writer), ZeroTtl> {
+    pub fn new(
+        geometry: Geometry,
+        ttl: u64,
+        now: u64,
+    ) -> Result<(Arc<Revocations>, Writer), ZeroTtl> {
         if ttl == 0 {
             return Err(ZeroTtl);
         }
         let current = now / ttl;
         let generation = |parity: u64| {
             // The generation of parity `current % 2` holds `current`; the other `current - 1`.
-            let epoch = if current % 2 == parity { current } else { current.saturating_sub(1) };
-            Generation { epoch: AtomicU64::new(epoch), filter: Filter::new(geometry) }
+            let epoch = if current % 2 == parity {
+                current
+            } else {
+                current.saturating_sub(1)
+            };
+            Generation {
+                epoch: AtomicU64::new(epoch),
+                filter: Filter::new(geometry),
+            }
         };
-        let shared = Arc::new(Revocations { geometry, ttl, generations: [generation(0), generation(1)] });
-        let writer = Writer { shared: Arc::clone(&shared), current, sweeps: [None, None] };
+        let shared = Arc::new(Revocations {
+            geometry,
+            ttl,
+            generations: [generation(0), generation(1)],
+        });
+        let writer = Writer {
+            shared: Arc::clone(&shared),
+            current,
+            sweeps: [None, None],
+        };
         Ok((shared, writer))
     }
 
@@ -72,7 +91,8 @@ impl Revocations {
     /// [`Revocations::contains`] for a key hashed with [`Revocations::hash`].
     #[inline]
     pub fn contains_hash(&self, hash: &KeyHash) -> bool {
-        self.generations[0].filter.contains_hash(hash) | self.generations[1].filter.contains_hash(hash)
+        self.generations[0].filter.contains_hash(hash)
+            | self.generations[1].filter.contains_hash(hash)
     }
 
     /// Hashes a key for this filter's geometry.
@@ -115,7 +135,9 @@ impl Revocations {
     /// has used.
     pub fn percentage_consumed(&self) -> f64 {
         let (newest, _) = self.epochs();
-        self.generations[(newest % 2) as usize].filter.percentage_consumed()
+        self.generations[(newest % 2) as usize]
+            .filter
+            .percentage_consumed()
     }
 
     /// The rate a lookup sees now: a hit in either generation counts (a full scan).
@@ -158,7 +180,10 @@ struct Sweep {
 
 impl Sweep {
     fn new(blocks: usize) -> Sweep {
-        Sweep { next_block: 0, touched: vec![0; blocks.div_ceil(64)] }
+        Sweep {
+            next_block: 0,
+            touched: vec![0; blocks.div_ceil(64)],
+        }
     }
     fn is_touched(&self, block: usize) -> bool {
         self.touched[block / 64] & (1 << (block % 64)) != 0
@@ -246,7 +271,11 @@ impl Writer {
             let blocks = self.shared.geometry.blocks() as usize;
             // The generation that receives `epoch` held `epoch - 2` or older: clear it. After a
             // jump of two epochs or more, the other one is out of the window too.
-            let stale: &[u64] = if epoch - self.current == 1 { &[epoch] } else { &[epoch, epoch - 1] };
+            let stale: &[u64] = if epoch - self.current == 1 {
+                &[epoch]
+            } else {
+                &[epoch, epoch - 1]
+            };
             for &e in stale {
                 let slot = (e % 2) as usize;
                 if self.sweeps[slot].is_some() {
@@ -270,7 +299,10 @@ impl Writer {
         };
         let filter = &self.shared.generations[slot].filter;
         if let Some(sweep) = &mut self.sweeps[slot] {
-            let end = sweep.next_block.saturating_add(max_blocks.max(1)).min(blocks);
+            let end = sweep
+                .next_block
+                .saturating_add(max_blocks.max(1))
+                .min(blocks);
             let mut start = sweep.next_block;
             while start < end {
                 // Clear runs of untouched blocks in one call.
@@ -289,7 +321,11 @@ impl Writer {
                 self.sweeps[slot] = None;
             }
         }
-        if self.sweeps.iter().any(Option::is_some) { SweepProgress::Pending } else { SweepProgress::Done }
+        if self.sweeps.iter().any(Option::is_some) {
+            SweepProgress::Pending
+        } else {
+            SweepProgress::Done
+        }
     }
 
     /// Completes every pending sweep now.
@@ -320,9 +356,26 @@ impl Writer {
         words: &[u64],
         now: u64,
     ) -> Result<bool, WordCount> {
+        self.merge_words(epoch, inserted, words.iter().copied(), now)
+    }
+
+    /// [`Writer::merge_generation`] over any exact-size source of words (an archive's).
+    pub(crate) fn merge_words<I>(
+        &mut self,
+        epoch: u64,
+        inserted: u64,
+        words: I,
+        now: u64,
+    ) -> Result<bool, WordCount>
+    where
+        I: ExactSizeIterator<Item = u64>,
+    {
         let expected = self.shared.geometry.words();
         if words.len() as u64 != expected {
-            return Err(WordCount { expected, found: words.len() as u64 });
+            return Err(WordCount {
+                expected,
+                found: words.len() as u64,
+            });
         }
         self.advance(now);
         if epoch + 1 < self.current {
@@ -332,9 +385,10 @@ impl Writer {
         let filter = &self.shared.generations[slot].filter;
         filter.set_inserted(filter.inserted().saturating_add(inserted));
         match &mut self.sweeps[slot] {
-            None => filter.or_words(words.iter().copied()),
+            None => filter.or_words_single_writer(words),
             Some(sweep) => {
                 let per_block = self.shared.geometry.block_words() as usize;
+                let words: Vec<u64> = words.collect();
                 for (block, chunk) in words.chunks_exact(per_block).enumerate() {
                     if chunk.iter().all(|&w| w == 0) {
                         continue;

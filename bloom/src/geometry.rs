@@ -74,7 +74,9 @@ impl Classic {
             return Err(GeometryError::TooLarge { n, p });
         }
         let bits = (bits as u64).max(1);
-        let k = (ln2 * bits as f64 / n as f64).ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
+        let k = (ln2 * bits as f64 / n as f64)
+            .ceil()
+            .clamp(1.0, f64::from(u32::MAX)) as u32;
         Ok(Classic { bits, k })
     }
 }
@@ -234,7 +236,12 @@ impl Layout {
         let mut lo = classic.bits.div_ceil(u64::from(block_bits)).max(1);
         if best_at(lo).1 <= target {
             let (k, fpr) = best_at(lo);
-            return Ok(Layout { block_bits, blocks: lo, k, fpr });
+            return Ok(Layout {
+                block_bits,
+                blocks: lo,
+                k,
+                fpr,
+            });
         }
         // Exponential search for a size that is good enough, then bisect.
         let mut hi = lo;
@@ -258,7 +265,12 @@ impl Layout {
             }
         }
         let (k, fpr) = best_at(hi);
-        Ok(Layout { block_bits, blocks: hi, k, fpr })
+        Ok(Layout {
+            block_bits,
+            blocks: hi,
+            k,
+            fpr,
+        })
     }
 }
 
@@ -294,7 +306,11 @@ pub(crate) fn blocked_fpr(block_bits: u32, lambda: f64, k: u32) -> f64 {
         let ln_pois = -lambda + fi * ln_lambda - ln_factorial(fi);
         // P(one probe hits a set bit) with i keys in the block: 1 - (1-1/B)^(k i)
         let unset = (kf * fi * ln_keep).exp();
-        let hit = if unset >= 1.0 { 0.0 } else { (kf * (-unset).ln_1p()).exp() };
+        let hit = if unset >= 1.0 {
+            0.0
+        } else {
+            (kf * (-unset).ln_1p()).exp()
+        };
         sum += ln_pois.exp() * hit;
     }
     sum.min(1.0)

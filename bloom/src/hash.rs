@@ -39,7 +39,10 @@ impl KeyHash {
     #[inline]
     pub fn new(key: &[u8], seed: u64) -> KeyHash {
         let h = xxh3_128_with_seed(key, seed);
-        KeyHash { lo: h as u64, hi: (h >> 64) as u64 }
+        KeyHash {
+            lo: h as u64,
+            hi: (h >> 64) as u64,
+        }
     }
 
     /// The block of this key in a filter of `blocks` blocks.
@@ -48,27 +51,62 @@ impl KeyHash {
         ((u128::from(self.lo) * u128::from(blocks)) >> 64) as usize
     }
 
+    /// The bit positions (0 .. `W·64`) of this key inside its block, `k` of them, in the order
+    /// both insert and lookup use.
+    #[inline(always)]
+    pub fn positions<const W: usize>(&self, k: u32) -> Positions<W> {
+        Positions {
+            state: self.hi,
+            word: 0,
+            left_in_word: 0,
+            left: k,
+        }
+    }
+
     /// The block and masks of this key in a filter of `blocks` blocks of `W` words with `k`
     /// bits per key. `W` must be a power of two between 8 and 64.
     #[inline(always)]
     pub fn probe<const W: usize>(&self, blocks: u64, k: u32) -> Probe<W> {
         debug_assert!(W.is_power_of_two() && (8..=MAX_BLOCK_WORDS).contains(&W));
-        let block = self.block(blocks);
-        let bits_per_pos = (W * 64).trailing_zeros(); // log2(block bits)
-        let per_word = 64 / bits_per_pos;
         let mut masks = [0u64; W];
-        let mut state = self.hi;
-        let mut left = k;
-        while left > 0 {
-            let mut z = splitmix64(&mut state);
-            for _ in 0..per_word.min(left) {
-                let pos = (z as usize) & (W * 64 - 1);
-                masks[pos >> 6] |= 1u64 << (pos & 63);
-                z >>= bits_per_pos;
-            }
-            left = left.saturating_sub(per_word);
+        for pos in self.positions::<W>(k) {
+            masks[pos >> 6] |= 1u64 << (pos & 63);
         }
-        Probe { block, masks }
+        Probe {
+            block: self.block(blocks),
+            masks,
+        }
+    }
+}
+
+/// The bit positions of a key in its block: a splitmix64 stream seeded by the hash's high half,
+/// each word cut into `log2(W·64)`-bit positions.
+#[derive(Debug, Clone)]
+pub struct Positions<const W: usize> {
+    state: u64,
+    word: u64,
+    left_in_word: u32,
+    left: u32,
+}
+
+impl<const W: usize> Iterator for Positions<W> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        if self.left == 0 {
+            return None;
+        }
+        let bits_per_pos = (W * 64).trailing_zeros();
+        if self.left_in_word == 0 {
+            self.word = splitmix64(&mut self.state);
+            self.left_in_word = 64 / bits_per_pos;
+        }
+        let pos = (self.word as usize) & (W * 64 - 1);
+        self.word >>= bits_per_pos;
+        self.left_in_word -= 1;
+        self.left -= 1;
+        Some(pos)
     }
 }
 

@@ -144,10 +144,14 @@ impl Writer {
 
     /// Validates `bytes` as a snapshot of this filter's geometry and TTL and merges its
     /// generations in (by epoch, see [`Writer::merge_generation`]). Nothing changes on error.
-    pub fn merge_snapshot(&mut self, bytes: &[u8], now: u64) -> Result<RestoreReport, SnapshotError> {
+    pub fn merge_snapshot(
+        &mut self,
+        bytes: &[u8],
+        now: u64,
+    ) -> Result<RestoreReport, SnapshotError> {
         let body = checked_body(bytes)?;
         let aligned;
-        let body = if (body.as_ptr() as usize) % 16 == 0 {
+        let body = if (body.as_ptr() as usize).is_multiple_of(16) {
             body
         } else {
             let mut copy = AlignedVec::<16>::with_capacity(body.len());
@@ -169,17 +173,27 @@ impl Writer {
         let words = self.shared().geometry().words();
         for generation in [a, b] {
             if generation.words.len() as u64 != words {
-                return Err(WordCount { expected: words, found: generation.words.len() as u64 }.into());
+                return Err(WordCount {
+                    expected: words,
+                    found: generation.words.len() as u64,
+                }
+                .into());
             }
         }
-        let mut report = RestoreReport { generations_kept: 0, generations_dropped: 0 };
+        let mut report = RestoreReport {
+            generations_kept: 0,
+            generations_dropped: 0,
+        };
         // Oldest first, so that advancing to the newest epoch happens before its merge.
         let (older, newer) = if ea < eb { (a, b) } else { (b, a) };
-        let mut buffer = Vec::new();
         for generation in [older, newer] {
-            buffer.clear();
-            buffer.extend(generation.words.iter().map(|w| w.to_native()));
-            let kept = self.merge_generation(generation.epoch.to_native(), generation.inserted.to_native(), &buffer, now)?;
+            let words = generation.words.iter().map(|w| w.to_native());
+            let kept = self.merge_words(
+                generation.epoch.to_native(),
+                generation.inserted.to_native(),
+                words,
+                now,
+            )?;
             if kept {
                 report.generations_kept += 1;
             } else {
@@ -214,7 +228,10 @@ impl Writer {
         }
         let ttl = archived.ttl.to_native();
         if ttl != self.shared().ttl() {
-            return Err(SnapshotError::Ttl { expected: self.shared().ttl(), found: ttl });
+            return Err(SnapshotError::Ttl {
+                expected: self.shared().ttl(),
+                found: ttl,
+            });
         }
         Ok(())
     }
@@ -255,7 +272,10 @@ fn checked_body(bytes: &[u8]) -> Result<&[u8], SnapshotError> {
     let (len, checksum) = (field(8), field(16));
     let expected = len.saturating_add(HEADER_LEN as u64);
     if expected != bytes.len() as u64 {
-        return Err(SnapshotError::Length { expected, found: bytes.len() as u64 });
+        return Err(SnapshotError::Length {
+            expected,
+            found: bytes.len() as u64,
+        });
     }
     let body = &bytes[HEADER_LEN..];
     if xxh3_64(body) != checksum || field(24) != 0 {

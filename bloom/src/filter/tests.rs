@@ -28,7 +28,16 @@ fn every_block_size_works() {
         let g = Geometry::new(5_000, p).unwrap();
         seen.insert(g.block_words());
         let f = Filter::new(g);
-        assert_eq!(f.insert_batch((0..5_000).map(key).collect::<Vec<_>>().iter().map(Vec::as_slice)), f.inserted());
+        assert_eq!(
+            f.insert_batch(
+                (0..5_000)
+                    .map(key)
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(Vec::as_slice)
+            ),
+            f.inserted()
+        );
         assert!((0..5_000).all(|i| f.contains(&key(i))), "{g}");
     }
     assert_eq!(seen.len(), 4, "{seen:?}");
@@ -70,8 +79,15 @@ fn fill_and_estimated_rate_track_load() {
     assert!(fill > 0.3 && fill < 0.6, "{fill}");
     // At N keys the estimate is close to the design rate.
     let est = f.estimated_fpr();
-    assert!(est > g.design_fpr() / 2.0 && est < g.design_fpr() * 2.0, "{est} vs {}", g.design_fpr());
-    assert_eq!(f.percentage_consumed(), 100.0_f64.min(f.inserted() as f64 * 100.0 / 20_000.0));
+    assert!(
+        est > g.design_fpr() / 2.0 && est < g.design_fpr() * 2.0,
+        "{est} vs {}",
+        g.design_fpr()
+    );
+    assert_eq!(
+        f.percentage_consumed(),
+        100.0_f64.min(f.inserted() as f64 * 100.0 / 20_000.0)
+    );
 }
 
 #[test]
@@ -89,7 +105,10 @@ fn readers_on_other_threads_see_inserts_that_happened_before() {
                 loop {
                     let upto = published.load(Ordering::Acquire);
                     for i in upto.saturating_sub(64)..upto {
-                        assert!(f.contains(&key(i)), "key {i} inserted before the check was missed");
+                        assert!(
+                            f.contains(&key(i)),
+                            "key {i} inserted before the check was missed"
+                        );
                         checked += 1;
                     }
                     if upto == 100_000 {

@@ -15,7 +15,10 @@ fn tick(w: &mut Writer, now: u64) {
 
 #[test]
 fn zero_ttl_is_refused() {
-    assert_eq!(Revocations::new(Geometry::new(10, 0.1).unwrap(), 0, 5).unwrap_err(), ZeroTtl);
+    assert_eq!(
+        Revocations::new(Geometry::new(10, 0.1).unwrap(), 0, 5).unwrap_err(),
+        ZeroTtl
+    );
 }
 
 #[test]
@@ -59,10 +62,18 @@ fn inserts_during_a_sweep_survive_it() {
     }
     assert!(i > 100);
     for j in 0..i {
-        assert!(r.contains(format!("new-{j}").as_bytes()), "new-{j} wiped by the sweep");
+        assert!(
+            r.contains(format!("new-{j}").as_bytes()),
+            "new-{j} wiped by the sweep"
+        );
     }
-    let old_left = (0..5_000).filter(|j| r.contains(format!("old-{j}").as_bytes())).count();
-    assert!(old_left < 50, "{old_left} expired values survived the sweep");
+    let old_left = (0..5_000)
+        .filter(|j| r.contains(format!("old-{j}").as_bytes()))
+        .count();
+    assert!(
+        old_left < 50,
+        "{old_left} expired values survived the sweep"
+    );
 }
 
 #[test]
@@ -112,7 +123,11 @@ fn merge_by_epoch() {
     their_writer.insert(b"previous", 9 * TTL + 50);
     their_writer.insert(b"current", 10 * TTL + 5);
     let words = |epoch: u64| -> Vec<u64> {
-        theirs.generations[(epoch % 2) as usize].filter.words().map(|w| w.load(Relaxed)).collect()
+        theirs.generations[(epoch % 2) as usize]
+            .filter
+            .words()
+            .map(|w| w.load(Relaxed))
+            .collect()
     };
     let (ours, mut w) = Revocations::new(geometry, TTL, 10 * TTL + 1).unwrap();
     assert!(w.merge_generation(9, 1, &words(9), 10 * TTL + 1).unwrap());
@@ -127,7 +142,11 @@ fn merge_by_epoch() {
     assert!(w.advance(11 * TTL));
     let (peer, mut peer_writer) = Revocations::new(geometry, TTL, 11 * TTL).unwrap();
     peer_writer.insert(b"fresh", 11 * TTL);
-    let fresh: Vec<u64> = peer.generations[1].filter.words().map(|w| w.load(Relaxed)).collect();
+    let fresh: Vec<u64> = peer.generations[1]
+        .filter
+        .words()
+        .map(|w| w.load(Relaxed))
+        .collect();
     assert!(w.merge_generation(11, 1, &fresh, 11 * TTL).unwrap());
     w.finish_sweeps();
     assert!(ours.contains(b"fresh") && ours.contains(b"old"));

@@ -4,10 +4,22 @@ use super::*;
 fn rejects_bad_inputs_with_typed_errors() {
     assert_eq!(Geometry::new(0, 0.01), Err(GeometryError::ZeroCapacity));
     for p in [0.0, 1.0, 1.5, -0.1, f64::NAN, f64::INFINITY] {
-        assert!(matches!(Geometry::new(1000, p), Err(GeometryError::RateOutOfRange(_))), "{p}");
+        assert!(
+            matches!(
+                Geometry::new(1000, p),
+                Err(GeometryError::RateOutOfRange(_))
+            ),
+            "{p}"
+        );
     }
-    assert!(matches!(Geometry::new(u64::MAX, 1e-9), Err(GeometryError::TooLarge { .. })));
-    assert!(matches!(Geometry::new(1 << 40, 1e-3), Err(GeometryError::TooLarge { .. })));
+    assert!(matches!(
+        Geometry::new(u64::MAX, 1e-9),
+        Err(GeometryError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        Geometry::new(1 << 40, 1e-3),
+        Err(GeometryError::TooLarge { .. })
+    ));
 }
 
 #[test]
@@ -31,9 +43,21 @@ fn classic_matches_krakend_table() {
 
 #[test]
 fn layout_meets_its_design_rate_within_budget() {
-    for (n, p) in [(1u64, 0.5), (2, 0.5), (1000, 0.01), (1_000_000, 1e-3), (1_000_000, 1e-4), (10_000_000, 1e-7), (100_000_000, 1e-9)] {
+    for (n, p) in [
+        (1u64, 0.5),
+        (2, 0.5),
+        (1000, 0.01),
+        (1_000_000, 1e-3),
+        (1_000_000, 1e-4),
+        (10_000_000, 1e-7),
+        (100_000_000, 1e-9),
+    ] {
         let g = Geometry::new(n, p).unwrap();
-        assert!(g.design_fpr() <= p * DESIGN_MARGIN, "{g}: {}", g.design_fpr());
+        assert!(
+            g.design_fpr() <= p * DESIGN_MARGIN,
+            "{g}: {}",
+            g.design_fpr()
+        );
         assert!(g.expected_fpr(n as f64) <= p * DESIGN_MARGIN);
         assert!(g.bits() >= g.classic().bits, "{g}");
         assert_eq!(g.bits() % u64::from(g.block_bits()), 0);
@@ -44,10 +68,18 @@ fn layout_meets_its_design_rate_within_budget() {
 #[test]
 fn memory_goals_of_the_issue() {
     let g = Geometry::new(10_000_000, 1e-7).unwrap();
-    assert!(g.bytes_ratio_to_optimal() <= 1.3, "{g}: ratio {}", g.bytes_ratio_to_optimal());
+    assert!(
+        g.bytes_ratio_to_optimal() <= 1.3,
+        "{g}: ratio {}",
+        g.bytes_ratio_to_optimal()
+    );
     let g = Geometry::new(100_000_000, 1e-9).unwrap();
     assert!(g.bytes_ratio_to_optimal() <= 1.5, "{g}");
-    assert!(2 * g.bytes() <= 1_300_000_000, "{g}: two generations take {} bytes", 2 * g.bytes());
+    assert!(
+        2 * g.bytes() <= 1_300_000_000,
+        "{g}: two generations take {} bytes",
+        2 * g.bytes()
+    );
 }
 
 #[test]
@@ -64,5 +96,8 @@ fn expected_rate_grows_with_load() {
 
 #[test]
 fn sizing_is_deterministic() {
-    assert_eq!(Geometry::new(12345, 1e-5).unwrap(), Geometry::new(12345, 1e-5).unwrap());
+    assert_eq!(
+        Geometry::new(12345, 1e-5).unwrap(),
+        Geometry::new(12345, 1e-5).unwrap()
+    );
 }

@@ -17,14 +17,21 @@ fn positions<const W: usize>(p: &Probe<W>) -> Vec<usize> {
 fn same_bits_on_every_run_and_platform() {
     // A golden vector: changing the hash or the probe derivation breaks every snapshot on disk
     // and every cluster sync, so it must be a deliberate change that updates this test.
-    let h = KeyHash::new(b"jti-mnb23vcsrt756yuiomnbvcx98ertyuiop", crate::geometry::DEFAULT_SEED);
+    let h = KeyHash::new(
+        b"jti-mnb23vcsrt756yuiomnbvcx98ertyuiop",
+        crate::geometry::DEFAULT_SEED,
+    );
     let p: Probe<16> = h.probe(1_000_003, 20);
-    assert_eq!((p.block, positions(&p)), (GOLDEN_BLOCK, GOLDEN_POSITIONS.to_vec()));
+    assert_eq!(
+        (p.block, positions(&p)),
+        (GOLDEN_BLOCK, GOLDEN_POSITIONS.to_vec())
+    );
 }
 
 const GOLDEN_BLOCK: usize = 986_709;
-const GOLDEN_POSITIONS: [usize; 20] =
-    [14, 22, 69, 81, 166, 194, 240, 259, 388, 399, 457, 571, 620, 622, 688, 746, 837, 953, 970, 1005];
+const GOLDEN_POSITIONS: [usize; 20] = [
+    14, 22, 69, 81, 166, 194, 240, 259, 388, 399, 457, 571, 620, 622, 688, 746, 837, 953, 970, 1005,
+];
 
 #[test]
 fn probe_sets_at_most_k_bits_in_range() {
@@ -56,9 +63,15 @@ fn blocks_and_positions_are_uniform() {
             }
         }
     }
-    assert!(per_block.iter().all(|&c| (768..=1280).contains(&c)), "{per_block:?}");
+    assert!(
+        per_block.iter().all(|&c| (768..=1280).contains(&c)),
+        "{per_block:?}"
+    );
     // 65536 * 8 / 512 = 1024 per bit position on average.
-    assert!(per_bit.iter().all(|&c| (800..=1250).contains(&c)), "{per_bit:?}");
+    assert!(
+        per_bit.iter().all(|&c| (800..=1250).contains(&c)),
+        "{per_bit:?}"
+    );
 }
 
 #[test]

@@ -28,7 +28,13 @@ fn reseal(bytes: &mut [u8]) {
 fn round_trip_keeps_both_generations_and_epochs() {
     let bytes = sample();
     let (r, _, report) = Revocations::restore(&bytes, geometry(), TTL, 100 * TTL + 20).unwrap();
-    assert_eq!(report, RestoreReport { generations_kept: 2, generations_dropped: 0 });
+    assert_eq!(
+        report,
+        RestoreReport {
+            generations_kept: 2,
+            generations_dropped: 0
+        }
+    );
     assert_eq!(r.epochs(), (100, 99));
     assert!((0..300).all(|i| r.contains(format!("prev-{i}").as_bytes())));
     assert!((0..300).all(|i| r.contains(format!("cur-{i}").as_bytes())));
@@ -46,24 +52,49 @@ fn round_trip_is_byte_identical() {
 fn generations_older_than_the_window_are_dropped() {
     let bytes = sample();
     let (r, _, report) = Revocations::restore(&bytes, geometry(), TTL, 101 * TTL).unwrap();
-    assert_eq!(report, RestoreReport { generations_kept: 1, generations_dropped: 1 });
+    assert_eq!(
+        report,
+        RestoreReport {
+            generations_kept: 1,
+            generations_dropped: 1
+        }
+    );
     assert!((0..300).all(|i| r.contains(format!("cur-{i}").as_bytes())));
-    assert!((0..300).filter(|i| r.contains(format!("prev-{i}").as_bytes())).count() < 5);
+    assert!(
+        (0..300)
+            .filter(|i| r.contains(format!("prev-{i}").as_bytes()))
+            .count()
+            < 5
+    );
     let (r, _, report) = Revocations::restore(&bytes, geometry(), TTL, 200 * TTL).unwrap();
     assert_eq!(report.generations_kept, 0);
-    assert!((0..300).filter(|i| r.contains(format!("cur-{i}").as_bytes())).count() < 5);
+    assert!(
+        (0..300)
+            .filter(|i| r.contains(format!("cur-{i}").as_bytes()))
+            .count()
+            < 5
+    );
 }
 
 #[test]
 fn wrong_geometry_or_ttl_is_refused() {
     let bytes = sample();
     let other = Geometry::new(2_001, 1e-4).unwrap();
-    assert!(matches!(Revocations::restore(&bytes, other, TTL, 100 * TTL), Err(SnapshotError::Geometry { .. })));
+    assert!(matches!(
+        Revocations::restore(&bytes, other, TTL, 100 * TTL),
+        Err(SnapshotError::Geometry { .. })
+    ));
     let reseeded = Geometry::with_seed(2_000, 1e-4, 7).unwrap();
-    assert!(matches!(Revocations::restore(&bytes, reseeded, TTL, 100 * TTL), Err(SnapshotError::Geometry { .. })));
+    assert!(matches!(
+        Revocations::restore(&bytes, reseeded, TTL, 100 * TTL),
+        Err(SnapshotError::Geometry { .. })
+    ));
     assert_eq!(
         Revocations::restore(&bytes, geometry(), TTL + 1, 100 * TTL).unwrap_err(),
-        SnapshotError::Ttl { expected: TTL + 1, found: TTL }
+        SnapshotError::Ttl {
+            expected: TTL + 1,
+            found: TTL
+        }
     );
 }
 
@@ -78,13 +109,22 @@ fn merge_into_a_live_filter_keeps_what_it_had() {
 #[test]
 fn truncation_at_every_length_is_an_error() {
     let bytes = sample();
-    for len in (0..bytes.len()).step_by(97).chain(bytes.len() - 40..bytes.len()) {
+    for len in (0..bytes.len())
+        .step_by(97)
+        .chain(bytes.len() - 40..bytes.len())
+    {
         let err = Revocations::restore(&bytes[..len], geometry(), TTL, 100 * TTL).unwrap_err();
-        assert!(matches!(err, SnapshotError::Length { .. } | SnapshotError::Magic), "{len}: {err}");
+        assert!(
+            matches!(err, SnapshotError::Length { .. } | SnapshotError::Magic),
+            "{len}: {err}"
+        );
     }
     let mut longer = bytes.clone();
     longer.push(0);
-    assert!(matches!(Revocations::restore(&longer, geometry(), TTL, 100 * TTL), Err(SnapshotError::Length { .. })));
+    assert!(matches!(
+        Revocations::restore(&longer, geometry(), TTL, 100 * TTL),
+        Err(SnapshotError::Length { .. })
+    ));
 }
 
 #[test]
@@ -126,10 +166,15 @@ fn garbage_bodies_with_valid_checksums_are_refused() {
         bytes.extend_from_slice(&(len as u64).to_le_bytes());
         bytes.extend_from_slice(&[0; 16]);
         for _ in 0..len {
-            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             bytes.push((rng >> 56) as u8);
         }
         reseal(&mut bytes);
-        assert!(Revocations::restore(&bytes, geometry(), TTL, 100 * TTL).is_err(), "{len}");
+        assert!(
+            Revocations::restore(&bytes, geometry(), TTL, 100 * TTL).is_err(),
+            "{len}"
+        );
     }
 }

@@ -10,13 +10,18 @@ const TTL: u64 = 10;
 
 #[test]
 fn readers_never_miss_a_published_insert_across_rotations() {
-    let (shared, mut writer) = Revocations::new(Geometry::new(50_000, 1e-5).unwrap(), TTL, 0).unwrap();
+    let (shared, mut writer) =
+        Revocations::new(Geometry::new(50_000, 1e-5).unwrap(), TTL, 0).unwrap();
     // (key index, simulated time of its insert), published with Release after the insert.
     let published = Arc::new(AtomicU64::new(0));
     let clock = Arc::new(AtomicU64::new(0));
     let readers: Vec<_> = (0..3)
         .map(|_| {
-            let (shared, published, clock) = (Arc::clone(&shared), Arc::clone(&published), Arc::clone(&clock));
+            let (shared, published, clock) = (
+                Arc::clone(&shared),
+                Arc::clone(&published),
+                Arc::clone(&clock),
+            );
             std::thread::spawn(move || {
                 let mut checks = 0u64;
                 loop {
@@ -31,7 +36,10 @@ fn readers_never_miss_a_published_insert_across_rotations() {
                         // only if the key was still within its TTL *after* the check.
                         std::sync::atomic::fence(Ordering::SeqCst);
                         let after = clock.load(Ordering::SeqCst);
-                        assert!(found || after >= i / 100 + TTL, "key {i} missing at {after}");
+                        assert!(
+                            found || after >= i / 100 + TTL,
+                            "key {i} missing at {after}"
+                        );
                         checks += 1;
                     }
                     if upto == 6_000 {

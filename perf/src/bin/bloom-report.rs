@@ -1,0 +1,330 @@
+//! `bloom-report`: bloomgate's filter beside fastbloom's `AtomicBloomFilter`, in one run.
+//!
+//! Question: for the same N and P, how much memory does each take, what false-positive rate does
+//! it really give, and what does an insert, a hit and a miss cost (also with two threads
+//! reading)? Keys are random UUIDv4 strings prefixed `jti-` (40 bytes), as revocations are.
+//! fastbloom hashes with xxh3 too, so the comparison is of layouts, not of hash functions.
+//!
+//! `cargo run --release -p perf --bin bloom-report -- --n 10000000 --p 1e-7`
+//! prints one JSON line; `--snapshot` also times a snapshot and its restore of both generations.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use bloom::{Filter, Geometry, Revocations};
+use fastbloom::AtomicBloomFilter;
+use xxhash_rust::xxh3::Xxh3Builder;
+
+/// One key: `jti-` and a 36-character UUIDv4.
+type Key = [u8; 40];
+
+#[derive(Debug)]
+struct Args {
+    n: u64,
+    p: f64,
+    lookups: usize,
+    reps: usize,
+    absent: Option<u64>,
+    snapshot: bool,
+    skip_fastbloom: bool,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: bloom-report --n N --p P [--lookups 1000000] [--reps 5] [--absent PROBES] [--snapshot] [--no-fastbloom]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        n: 0,
+        p: 0.0,
+        lookups: 1_000_000,
+        reps: 5,
+        absent: None,
+        snapshot: false,
+        skip_fastbloom: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| usage());
+        match flag.as_str() {
+            "--n" => {
+                args.n = value()
+                    .parse::<f64>()
+                    .map(|v| v as u64)
+                    .unwrap_or_else(|_| usage())
+            }
+            "--p" => args.p = value().parse().unwrap_or_else(|_| usage()),
+            "--lookups" => args.lookups = value().parse().unwrap_or_else(|_| usage()),
+            "--reps" => args.reps = value().parse().unwrap_or_else(|_| usage()),
+            "--absent" => {
+                args.absent = Some(
+                    value()
+                        .parse::<f64>()
+                        .map(|v| v as u64)
+                        .unwrap_or_else(|_| usage()),
+                )
+            }
+            "--snapshot" => args.snapshot = true,
+            "--no-fastbloom" => args.skip_fastbloom = true,
+            _ => usage(),
+        }
+    }
+    if args.n == 0 || args.reps == 0 || args.lookups == 0 {
+        usage();
+    }
+    args
+}
+
+/// splitmix64: the key stream is a pure function of an index, so keys need no storage.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The `i`-th key of stream `stream` (0: inserted keys, 1: absent keys).
+fn key(stream: u64, i: u64) -> Key {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let a = mix(i ^ (stream << 62));
+    let b = mix(a ^ 0x5555);
+    let mut bits = (u128::from(a) << 64) | u128::from(b);
+    bits = (bits & !(0xf << 76)) | (0x4 << 76); // version 4
+    bits = (bits & !(0x3 << 62)) | (0x2 << 62); // variant 10
+    let mut out = *b"jti-00000000-0000-0000-0000-000000000000";
+    let mut shift = 128;
+    for (at, slot) in out.iter_mut().enumerate().skip(4) {
+        if matches!(at, 12 | 17 | 22 | 27) {
+            continue;
+        }
+        shift -= 4;
+        *slot = HEX[((bits >> shift) & 0xf) as usize];
+    }
+    out
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Median over `reps` of the mean ns per call of `op` over `keys`.
+fn time_per_op(reps: usize, keys: &[Key], op: impl Fn(&Key) -> bool) -> f64 {
+    median(
+        (0..reps)
+            .map(|_| {
+                let start = Instant::now();
+                let mut hits = 0usize;
+                for k in keys {
+                    hits += usize::from(op(k));
+                }
+                black_box(hits);
+                start.elapsed().as_nanos() as f64 / keys.len() as f64
+            })
+            .collect(),
+    )
+}
+
+/// As [`time_per_op`], with two threads running `op` at once; ns per op per thread.
+fn time_per_op_2threads(reps: usize, keys: &[Key], op: impl Fn(&Key) -> bool + Sync) -> f64 {
+    median(
+        (0..reps)
+            .map(|_| {
+                let barrier = std::sync::Barrier::new(2);
+                let per_thread: Vec<f64> = std::thread::scope(|s| {
+                    let handles: Vec<_> = (0..2)
+                        .map(|t| {
+                            let (barrier, op) = (&barrier, &op);
+                            s.spawn(move || {
+                                barrier.wait();
+                                let start = Instant::now();
+                                let mut hits = 0usize;
+                                // The two threads walk the keys in opposite orders.
+                                if t == 0 {
+                                    for k in keys {
+                                        hits += usize::from(op(k));
+                                    }
+                                } else {
+                                    for k in keys.iter().rev() {
+                                        hits += usize::from(op(k));
+                                    }
+                                }
+                                black_box(hits);
+                                start.elapsed().as_nanos() as f64 / keys.len() as f64
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or(f64::NAN))
+                        .collect()
+                });
+                per_thread.iter().sum::<f64>() / 2.0
+            })
+            .collect(),
+    )
+}
+
+struct Figures {
+    bytes: u64,
+    ns_insert: f64,
+    ns_hit: f64,
+    ns_miss: f64,
+    ns_miss_2threads: f64,
+    fpr_measured: f64,
+}
+
+impl Figures {
+    fn json(&self) -> String {
+        format!(
+            "\"bytes\":{},\"ns_insert\":{:.2},\"ns_hit\":{:.2},\"ns_miss\":{:.2},\"ns_miss_2threads\":{:.2},\"fpr_measured\":{:e}",
+            self.bytes,
+            self.ns_insert,
+            self.ns_hit,
+            self.ns_miss,
+            self.ns_miss_2threads,
+            self.fpr_measured
+        )
+    }
+}
+
+/// Measures one filter through `insert` and `contains`.
+fn measure(
+    args: &Args,
+    absent: u64,
+    bytes: u64,
+    insert: impl Fn(&Key) -> bool,
+    contains: impl Fn(&Key) -> bool + Sync,
+) -> Figures {
+    // The last `lookups` inserted keys are timed as inserts; the rest go in untimed first.
+    let timed = (args.lookups as u64).min(args.n);
+    for i in 0..args.n - timed {
+        insert(&key(0, i));
+    }
+    let insert_keys: Vec<Key> = (args.n - timed..args.n).map(|i| key(0, i)).collect();
+    let start = Instant::now();
+    for k in &insert_keys {
+        black_box(insert(k));
+    }
+    let ns_insert = start.elapsed().as_nanos() as f64 / insert_keys.len() as f64;
+    drop(insert_keys);
+    // Hits: random inserted keys (not the recently inserted, cache-warm ones).
+    let hit_keys: Vec<Key> = (0..args.lookups as u64)
+        .map(|i| key(0, mix(i ^ 0xabc) % args.n))
+        .collect();
+    let miss_keys: Vec<Key> = (0..args.lookups as u64).map(|i| key(1, i)).collect();
+    let ns_hit = time_per_op(args.reps, &hit_keys, &contains);
+    let ns_miss = time_per_op(args.reps, &miss_keys, &contains);
+    let ns_miss_2threads = time_per_op_2threads(args.reps, &miss_keys, &contains);
+    assert!(
+        hit_keys.iter().all(&contains),
+        "a false negative: the filter is broken"
+    );
+    let mut false_positives = 0u64;
+    for i in 0..absent {
+        false_positives += u64::from(contains(&key(1, i)));
+    }
+    Figures {
+        bytes,
+        ns_insert,
+        ns_hit,
+        ns_miss,
+        ns_miss_2threads,
+        fpr_measured: false_positives as f64 / absent as f64,
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    let geometry = match Geometry::new(args.n, args.p) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("bloom-report: {e}");
+            std::process::exit(2);
+        }
+    };
+    // Enough absent probes to expect ~10,000 false positives (1% precision), within
+    // [20M, 200M]. Below ~100 expected, the rate is not resolved and the line says so.
+    let absent = args
+        .absent
+        .unwrap_or_else(|| ((10_000.0 / args.p) as u64).clamp(20_000_000, 200_000_000));
+    let fpr_resolved = absent as f64 * args.p >= 100.0;
+
+    let ours = {
+        let filter = Filter::new(geometry);
+        measure(
+            &args,
+            absent,
+            geometry.bytes(),
+            |k| filter.insert(k),
+            |k| filter.contains(k),
+        )
+    };
+    let fastbloom = (!args.skip_fastbloom).then(|| {
+        let filter = AtomicBloomFilter::with_false_pos(args.p)
+            .hasher(Xxh3Builder::new())
+            .expected_items(args.n as usize);
+        let bytes = filter.num_bits() as u64 / 8;
+        measure(
+            &args,
+            absent,
+            bytes,
+            |k| filter.insert(k.as_slice()),
+            |k| filter.contains(k.as_slice()),
+        )
+    });
+    let snapshot = args.snapshot.then(|| snapshot_figures(geometry, args.n));
+
+    let classic = geometry.classic();
+    let mut line = format!(
+        "{{\"n\":{},\"p\":{:e},\"bits_optimal\":{},\"k_optimal\":{},\"block_bits\":{},\"k\":{},\"bytes_two_generations\":{},\"bytes_ratio_to_optimal\":{:.4},\"absent_probes\":{},\"fpr_resolved\":{},{}",
+        args.n,
+        args.p,
+        classic.bits,
+        classic.k,
+        geometry.block_bits(),
+        geometry.k(),
+        2 * geometry.bytes(),
+        geometry.bytes_ratio_to_optimal(),
+        absent,
+        fpr_resolved,
+        ours.json()
+    );
+    if let Some(f) = fastbloom {
+        line.push_str(&format!(",\"fastbloom\":{{{}}}", f.json()));
+    }
+    if let Some((snapshot_bytes, ms_snapshot, ms_restore)) = snapshot {
+        line.push_str(&format!(
+            ",\"snapshot_bytes\":{snapshot_bytes},\"ms_snapshot\":{ms_snapshot:.1},\"ms_restore\":{ms_restore:.1}"
+        ));
+    }
+    line.push('}');
+    println!("{line}");
+}
+
+/// Fills the current generation with `n` keys, then times a snapshot and a restore of both
+/// generations (in memory: the disk is the persistence layer's business).
+fn snapshot_figures(geometry: Geometry, n: u64) -> (usize, f64, f64) {
+    const TTL: u64 = 3600;
+    let now = 1_800_000_000;
+    let bytes = {
+        let (_, mut writer) =
+            Revocations::new(geometry, TTL, now).unwrap_or_else(|e| panic!("{e}"));
+        let keys = (0..n).map(|i| key(0, i));
+        for k in keys {
+            writer.insert(&k, now);
+        }
+        let start = Instant::now();
+        let bytes = writer.snapshot();
+        (bytes, start.elapsed().as_secs_f64() * 1e3)
+    };
+    let start = Instant::now();
+    let restored =
+        Revocations::restore(&bytes.0, geometry, TTL, now).unwrap_or_else(|e| panic!("{e}"));
+    let ms_restore = start.elapsed().as_secs_f64() * 1e3;
+    assert!(restored.0.contains(&key(0, 0)));
+    (bytes.0.len(), bytes.1, ms_restore)
+}
