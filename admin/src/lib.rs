@@ -3,3 +3,5 @@
 //!
 //! It is not on the request path: data cores never call into this crate.
 #![forbid(unsafe_code)]
+
+pub mod settings;

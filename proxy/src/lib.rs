@@ -1,3 +1,11 @@
 //! bloomgate's data plane: configuration, the HTTP/1.1 codec, routing, JWT validation and the
 //! revocation check, upstream pools, and the per-core servers. The `bloomgate` binary lives in
 //! `main.rs` and wires the admin core in.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod reject;
+pub mod router;
+pub mod runtime;
+pub mod server;

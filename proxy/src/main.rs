@@ -1,2 +1,128 @@
-//! The `bloomgate` binary.
-fn main() {}
+//! The `bloomgate` binary: parse the command line, load the config, dispatch.
+//!
+//! Exit codes: 0 success; 1 a config error (one `config error: ...` line on stderr); 2 a usage
+//! error, or a command this build does not have yet.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use proxy::cli::{self, Command, USAGE};
+use proxy::config::{Config, Overrides, ProcessEnv, Role};
+
+fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(command) => command,
+        Err(e) => {
+            eprint_lossy(&format!("bloomgate: {e}\n\n{USAGE}"));
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => print_lossy(USAGE),
+        Command::Version => print_lossy(&format!("bloomgate {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::Check(args) => {
+            let overrides = Overrides {
+                skip_unsupported: args.skip_unsupported,
+                ..Overrides::new(Role::Check)
+            };
+            match load(&args.config, &overrides) {
+                Ok(config) => print_lossy(&config.summary().to_string()),
+                Err(code) => code,
+            }
+        }
+        // The commands below are built elsewhere; until then they validate and stop.
+        Command::Run(args) => {
+            let overrides = Overrides {
+                port: args.port,
+                rpc_port: args.rpc_port,
+                skip_unsupported: args.skip_unsupported,
+                role: Role::Gateway,
+            };
+            run(
+                &args.config,
+                &overrides,
+                args.cores.map(std::num::NonZeroUsize::get),
+            )
+        }
+        Command::Revoker(args) => {
+            let overrides = Overrides {
+                port: args.port,
+                skip_unsupported: args.skip_unsupported,
+                ..Overrides::new(Role::Revoker)
+            };
+            load_then_unavailable("revoker", &args.config, &overrides)
+        }
+        Command::Demo(_) => unavailable("demo"),
+    }
+}
+
+/// Loads and validates the config, or prints the one-line error and gives exit code 1.
+fn load(path: &Path, overrides: &Overrides) -> Result<Config, ExitCode> {
+    Config::from_file(path, &ProcessEnv, overrides).map_err(|e| {
+        eprint_lossy(&format!("{e}\n"));
+        ExitCode::FAILURE
+    })
+}
+
+/// `bloomgate run`: load, print warnings, serve until a signal. Exit 1 on a config or
+/// start-up error (one line on stderr).
+fn run(path: &Path, overrides: &Overrides, cores: Option<usize>) -> ExitCode {
+    let config = match load(path, overrides) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    print_warnings(&config);
+    match proxy::runtime::run(config, &proxy::runtime::RunOptions { cores }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprint_lossy(&format!("bloomgate: {e}\n"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Warnings and skipped endpoints, one line each, on stderr.
+fn print_warnings(config: &Config) {
+    let mut lines = String::new();
+    for warning in &config.warnings {
+        lines.push_str(&format!("{warning}\n"));
+    }
+    for skipped in &config.skipped {
+        lines.push_str(&format!("{skipped}\n"));
+    }
+    eprint_lossy(&lines);
+}
+
+/// For commands not in this build yet: validate the config (warnings on stderr), then exit 2.
+fn load_then_unavailable(command: &str, path: &Path, overrides: &Overrides) -> ExitCode {
+    match load(path, overrides) {
+        Ok(config) => {
+            print_warnings(&config);
+            unavailable(command)
+        }
+        Err(code) => code,
+    }
+}
+
+fn unavailable(command: &str) -> ExitCode {
+    eprint_lossy(&format!(
+        "bloomgate: '{command}' is not available in this build yet\n"
+    ));
+    ExitCode::from(2)
+}
+
+/// Writes to stdout; a closed pipe (`bloomgate check | head`) is not a panic.
+fn print_lossy(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// Writes to stderr, ignoring failures (there is nowhere left to report them).
+fn eprint_lossy(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}

@@ -1,0 +1,185 @@
+//! Start-up and shutdown of a gateway: locked memory, the data cores (one pinned glommio
+//! executor each, its own `SO_REUSEPORT` listener), the admin core, signals and the drain.
+
+pub mod cores;
+pub mod memlock;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use glommio::{LocalExecutorBuilder, Placement};
+
+use crate::config::Config;
+use crate::server::{self, Core, Routes};
+
+/// io_uring registered-buffer memory per executor. Small: the data plane reads into its own
+/// buffers, so glommio's registered buffers are barely used, and a small value keeps every
+/// executor within the default 8 MiB `RLIMIT_MEMLOCK`.
+pub const IO_MEMORY: usize = 512 * 1024;
+
+/// What `bloomgate run` needs besides the config.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `--cores`: data cores (default: all CPUs but one).
+    pub cores: Option<usize>,
+}
+
+/// Why the gateway could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// `--cores` does not fit this machine.
+    #[error(transparent)]
+    Cores(#[from] cores::PlanError),
+    /// Building the routes failed.
+    #[error(transparent)]
+    Routes(#[from] server::RoutesError),
+    /// An executor (an io_uring) could not be created.
+    #[error(
+        "cannot start an io_uring executor: {reason} ({memlock}); raise the locked-memory limit (`ulimit -l`, LimitMEMLOCK= in systemd) or run with CAP_IPC_LOCK"
+    )]
+    Executor {
+        /// glommio's error.
+        reason: String,
+        /// The locked-memory limits in force.
+        memlock: memlock::Memlock,
+    },
+    /// The listen socket could not be bound (port in use, no permission).
+    #[error("{0}")]
+    Listen(String),
+    /// A signal handler could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    /// The bloom filter could not be built.
+    #[error("extra_config.auth/revoker: {0}")]
+    Filter(String),
+}
+
+/// Runs the gateway until SIGTERM/SIGINT, then drains and returns.
+pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
+    let plan = cores::plan(&cores::available(), options.cores)?;
+    let memlock = memlock::raise((IO_MEMORY as u64 + (1 << 20)) * (plan.data.len() as u64 + 1));
+    let config = Arc::new(config);
+    let routes = Routes::build(&config)?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&shutdown))
+            .map_err(RuntimeError::Signals)?;
+    }
+    let revocations = match &config.revoker {
+        Some(settings) => {
+            let now = unix_now();
+            let (shared, writer) =
+                bloom::Revocations::new(settings.geometry, settings.ttl_secs(), now)
+                    .map_err(|e| RuntimeError::Filter(e.to_string()))?;
+            Some((shared, writer))
+        }
+        None => None,
+    };
+    let addr = config.listen_addr();
+
+    // Each data core binds its own listener, then reports; a bind error stops everything.
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, String>>();
+    let mut handles = Vec::new();
+    for (index, &cpu) in plan.data.iter().enumerate() {
+        let (config, routes, shutdown, ready) = (
+            Arc::clone(&config),
+            Arc::clone(&routes),
+            Arc::clone(&shutdown),
+            ready_tx.clone(),
+        );
+        let handle = LocalExecutorBuilder::new(Placement::Unbound)
+            .name(&format!("bloomgate-data-{index}"))
+            .io_memory(IO_MEMORY)
+            .spawn(move || async move {
+                cores::pin_current_thread(cpu);
+                let listener = match server::bind(addr) {
+                    Ok(listener) => listener,
+                    Err(e) => {
+                        let _ = ready.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = ready.send(listener.local_addr().map_err(|e| e.to_string()));
+                drop(ready);
+                let core = std::rc::Rc::new(Core::new(config, routes, shutdown));
+                server::serve(core, listener).await;
+            })
+            .map_err(|e| RuntimeError::Executor {
+                reason: e.to_string(),
+                memlock,
+            })?;
+        handles.push(handle);
+    }
+    drop(ready_tx);
+    let mut bound = None;
+    for _ in 0..plan.data.len() {
+        match ready_rx.recv() {
+            Ok(Ok(local)) => bound = Some(local),
+            Ok(Err(e)) => {
+                shutdown.store(true, Ordering::Relaxed);
+                for handle in handles {
+                    let _ = handle.join();
+                }
+                return Err(RuntimeError::Listen(e));
+            }
+            Err(_) => break,
+        }
+    }
+
+    // The admin core: rotation of the shared filter; later RPC, registration, persistence.
+    let admin_shutdown = Arc::clone(&shutdown);
+    let writer = revocations.map(|(_, writer)| writer);
+    let admin = LocalExecutorBuilder::new(Placement::Unbound)
+        .name("bloomgate-admin")
+        .io_memory(IO_MEMORY)
+        .spawn(move || async move {
+            cores::pin_current_thread(plan.admin);
+            admin_core(writer, admin_shutdown).await;
+        })
+        .map_err(|e| RuntimeError::Executor {
+            reason: e.to_string(),
+            memlock,
+        })?;
+
+    let listen = bound.map_or_else(|| addr.to_string(), |a| a.to_string());
+    eprintln!(
+        "bloomgate: listening on {listen} with {} data core(s) on CPUs {:?}, admin core on CPU {}, {} endpoint(s)",
+        plan.data.len(),
+        plan.data,
+        plan.admin,
+        config.endpoints.len()
+    );
+    for handle in handles {
+        let _ = handle.join();
+    }
+    shutdown.store(true, Ordering::Relaxed);
+    let _ = admin.join();
+    eprintln!("bloomgate: stopped");
+    Ok(())
+}
+
+/// The admin core's loop: keeps the filter's generations rotated (a sweep in bounded steps,
+/// yielding between them) until shutdown.
+async fn admin_core(mut writer: Option<bloom::Writer>, shutdown: Arc<AtomicBool>) {
+    const SWEEP_STEP_BLOCKS: usize = 4096;
+    while !shutdown.load(Ordering::Relaxed) {
+        if let Some(writer) = writer.as_mut() {
+            if writer.advance(unix_now()) {
+                while writer.sweep_step(SWEEP_STEP_BLOCKS) == bloom::SweepProgress::Pending {
+                    glommio::yield_if_needed().await;
+                }
+            }
+        }
+        glommio::timer::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,102 @@
+//! Per-core keep-alive pools of backend connections, one idle list per backend host.
+//!
+//! A pooled connection may have been closed by the backend while idle; the exchange in
+//! `conn.rs` retries an idempotent request without a body once on a fresh connection when a
+//! reused one fails before any response byte.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use glommio::net::TcpStream;
+
+/// Idle connections kept per backend host and core.
+const MAX_IDLE_PER_UPSTREAM: usize = 64;
+
+/// A connection to a backend, and whether it came from the pool.
+#[derive(Debug)]
+pub struct Upstream {
+    /// The socket.
+    pub stream: TcpStream,
+    /// It served a request before (and so may be stale).
+    pub reused: bool,
+    /// Which upstream it belongs to.
+    pub id: usize,
+}
+
+/// Idle connections, by upstream id. Owned by one core (`RefCell`, never shared).
+#[derive(Debug)]
+pub struct Pool {
+    idle: RefCell<Vec<Vec<TcpStream>>>,
+}
+
+impl Pool {
+    /// An empty pool for `upstreams` backend hosts.
+    pub fn new(upstreams: usize) -> Pool {
+        Pool {
+            idle: RefCell::new((0..upstreams).map(|_| Vec::new()).collect()),
+        }
+    }
+
+    /// An idle connection to `id` if there is one, else a new one (connect within `timeout`).
+    pub async fn get(
+        &self,
+        id: usize,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> io::Result<Upstream> {
+        let pooled = self.idle.borrow_mut().get_mut(id).and_then(Vec::pop);
+        if let Some(stream) = pooled {
+            return Ok(Upstream {
+                stream,
+                reused: true,
+                id,
+            });
+        }
+        self.connect(id, addr, timeout).await
+    }
+
+    /// A new connection to `id`.
+    pub async fn connect(
+        &self,
+        id: usize,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> io::Result<Upstream> {
+        let stream = TcpStream::connect_timeout(addr, timeout.max(Duration::from_millis(1)))
+            .await
+            .map_err(|e| io::Error::new(glommio_error_kind(&e), e.to_string()))?;
+        // Small writes (heads) must not wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        Ok(Upstream {
+            stream,
+            reused: false,
+            id,
+        })
+    }
+
+    /// Keeps `upstream` for the next request to the same host (dropped if the pool is full).
+    pub fn put(&self, upstream: Upstream) {
+        if let Some(list) = self.idle.borrow_mut().get_mut(upstream.id) {
+            if list.len() < MAX_IDLE_PER_UPSTREAM {
+                list.push(upstream.stream);
+            }
+        }
+    }
+
+    /// Closes every idle connection (shutdown).
+    pub fn clear(&self) {
+        for list in self.idle.borrow_mut().iter_mut() {
+            list.clear();
+        }
+    }
+}
+
+fn glommio_error_kind(e: &glommio::GlommioError<()>) -> io::ErrorKind {
+    match e {
+        glommio::GlommioError::IoError(io) => io.kind(),
+        glommio::GlommioError::TimedOut(_) => io::ErrorKind::TimedOut,
+        _ => io::ErrorKind::Other,
+    }
+}
