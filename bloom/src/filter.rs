@@ -53,6 +53,28 @@ impl Filter {
         }
     }
 
+    /// A filter holding `words` (exactly `geometry.words()` of them; missing ones are zero),
+    /// written once, in order: a restore touches the memory once instead of zeroing it first.
+    pub(crate) fn from_words(
+        geometry: Geometry,
+        words: impl IntoIterator<Item = u64>,
+        inserted: u64,
+    ) -> Filter {
+        let lines = geometry.blocks() as usize * geometry.lines_per_block() as usize;
+        let mut words = words.into_iter();
+        Filter {
+            geometry,
+            lines: (0..lines)
+                .map(|_| {
+                    Line(std::array::from_fn(|_| {
+                        AtomicU64::new(words.next().unwrap_or(0))
+                    }))
+                })
+                .collect(),
+            inserted: AtomicU64::new(inserted),
+        }
+    }
+
     /// The geometry this filter was built with.
     pub fn geometry(&self) -> &Geometry {
         &self.geometry

@@ -81,6 +81,19 @@ impl Revocations {
         Ok((shared, writer))
     }
 
+    /// A filter made of restored generations (a snapshot).
+    pub(crate) fn from_generations(
+        geometry: Geometry,
+        ttl: u64,
+        generations: [Generation; 2],
+    ) -> Revocations {
+        Revocations {
+            geometry,
+            ttl,
+            generations,
+        }
+    }
+
     /// Whether `key` was revoked within the window (never false for a value inserted less than
     /// `TTL` ago; true for an absent value with probability about twice the generation's rate).
     #[inline]
@@ -213,6 +226,15 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// The one writer of a freshly restored filter whose newest epoch is `current`.
+    pub(crate) fn for_restored(shared: Arc<Revocations>, current: u64) -> Writer {
+        Writer {
+            shared,
+            current,
+            sweeps: [None, None],
+        }
+    }
+
     /// The filter this writer writes.
     pub fn shared(&self) -> &Arc<Revocations> {
         &self.shared

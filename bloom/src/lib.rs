@@ -27,4 +27,4 @@ pub use filter::{Filter, GeometryMismatch};
 pub use generations::{GenerationStats, Revocations, SweepProgress, WordCount, Writer, ZeroTtl};
 pub use geometry::{Classic, Geometry, GeometryError};
 pub use hash::KeyHash;
-pub use snapshot::{RestoreReport, SnapshotError};
+pub use snapshot::{RestoreReport, SnapshotBytes, SnapshotError};

@@ -13,8 +13,10 @@ use rkyv::rancor;
 use rkyv::util::AlignedVec;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::generations::{Revocations, WordCount, Writer, ZeroTtl};
+use crate::filter::Filter;
+use crate::generations::{Generation, Revocations, WordCount, Writer, ZeroTtl};
 use crate::geometry::Geometry;
+use crate::sync::AtomicU64;
 use crate::sync::Ordering::Relaxed;
 
 const MAGIC: [u8; 8] = *b"BLGSNAP\x01";
@@ -93,6 +95,18 @@ pub enum SnapshotError {
     Ttl0(#[from] ZeroTtl),
 }
 
+/// A snapshot, header and body, in a buffer aligned for the archive (so that restoring from it
+/// needs no copy). Dereferences to its bytes.
+#[derive(Debug)]
+pub struct SnapshotBytes(AlignedVec<16>);
+
+impl std::ops::Deref for SnapshotBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// What a restore kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RestoreReport {
@@ -105,7 +119,7 @@ pub struct RestoreReport {
 impl Writer {
     /// The whole filter as a snapshot (header and body). Runs on the writer, so no insert
     /// interleaves with the copy.
-    pub fn snapshot(&self) -> Vec<u8> {
+    pub fn snapshot(&self) -> SnapshotBytes {
         let shared = self.shared();
         let g = shared.geometry();
         let generations = shared
@@ -128,18 +142,20 @@ impl Writer {
             ttl: shared.ttl(),
             generations,
         };
+        let estimate = HEADER_LEN + 256 + 2 * 8 * g.words() as usize;
+        let mut buffer = AlignedVec::<16>::with_capacity(estimate);
+        buffer.extend_from_slice(&[0u8; HEADER_LEN]);
         // Serialising plain integers and vectors into memory cannot fail.
-        let archived = match rkyv::to_bytes::<rancor::Panic>(&body) {
-            Ok(bytes) => bytes,
+        let mut buffer = match rkyv::api::high::to_bytes_in::<_, rancor::Panic>(&body, buffer) {
+            Ok(buffer) => buffer,
             Err(never) => match never {},
         };
-        let mut out = Vec::with_capacity(HEADER_LEN + archived.len());
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&(archived.len() as u64).to_le_bytes());
-        out.extend_from_slice(&xxh3_64(&archived).to_le_bytes());
-        out.extend_from_slice(&[0u8; 8]);
-        out.extend_from_slice(&archived);
-        out
+        let body_len = (buffer.len() - HEADER_LEN) as u64;
+        let checksum = xxh3_64(&buffer[HEADER_LEN..]);
+        buffer[..8].copy_from_slice(&MAGIC);
+        buffer[8..16].copy_from_slice(&body_len.to_le_bytes());
+        buffer[16..24].copy_from_slice(&checksum.to_le_bytes());
+        SnapshotBytes(buffer)
     }
 
     /// Validates `bytes` as a snapshot of this filter's geometry and TTL and merges its
@@ -149,110 +165,158 @@ impl Writer {
         bytes: &[u8],
         now: u64,
     ) -> Result<RestoreReport, SnapshotError> {
-        let body = checked_body(bytes)?;
-        let aligned;
-        let body = if (body.as_ptr() as usize).is_multiple_of(16) {
-            body
-        } else {
-            let mut copy = AlignedVec::<16>::with_capacity(body.len());
-            copy.extend_from_slice(body);
-            aligned = copy;
-            aligned.as_slice()
-        };
-        let archived = rkyv::access::<ArchivedBody, rancor::Error>(body)
-            .map_err(|e| SnapshotError::Archive(e.to_string()))?;
-        self.check_compatible(archived)?;
-        let (a, b) = match archived.generations.as_slice() {
-            [a, b] => (a, b),
-            _ => return Err(SnapshotError::EpochPair(0, 0)),
-        };
-        let (ea, eb) = (a.epoch.to_native(), b.epoch.to_native());
-        if ea == eb || ea % 2 == eb % 2 {
-            return Err(SnapshotError::EpochPair(ea, eb));
-        }
-        let words = self.shared().geometry().words();
-        for generation in [a, b] {
-            if generation.words.len() as u64 != words {
-                return Err(WordCount {
-                    expected: words,
-                    found: generation.words.len() as u64,
+        let (geometry, ttl) = (*self.shared().geometry(), self.shared().ttl());
+        with_generations(bytes, &geometry, ttl, |older, newer| {
+            let mut report = RestoreReport {
+                generations_kept: 0,
+                generations_dropped: 0,
+            };
+            // Oldest first, so that advancing to the newest epoch happens before its merge.
+            for generation in [older, newer] {
+                let words = generation.words.iter().map(|w| w.to_native());
+                let epoch = generation.epoch.to_native();
+                if self.merge_words(epoch, generation.inserted.to_native(), words, now)? {
+                    report.generations_kept += 1;
+                } else {
+                    report.generations_dropped += 1;
                 }
-                .into());
             }
-        }
-        let mut report = RestoreReport {
-            generations_kept: 0,
-            generations_dropped: 0,
-        };
-        // Oldest first, so that advancing to the newest epoch happens before its merge.
-        let (older, newer) = if ea < eb { (a, b) } else { (b, a) };
-        for generation in [older, newer] {
-            let words = generation.words.iter().map(|w| w.to_native());
-            let kept = self.merge_words(
-                generation.epoch.to_native(),
-                generation.inserted.to_native(),
-                words,
-                now,
-            )?;
-            if kept {
-                report.generations_kept += 1;
-            } else {
-                report.generations_dropped += 1;
-            }
-        }
-        Ok(report)
-    }
-
-    fn check_compatible(&self, archived: &ArchivedBody) -> Result<(), SnapshotError> {
-        let format = archived.format.to_native();
-        if format != FORMAT {
-            return Err(SnapshotError::Format(format));
-        }
-        let g = self.shared().geometry();
-        let found = (
-            archived.n.to_native(),
-            archived.p.to_native(),
-            archived.seed.to_native(),
-            archived.block_words.to_native(),
-            archived.blocks.to_native(),
-            archived.k.to_native(),
-        );
-        if found != (g.n(), g.p(), g.seed(), g.block_words(), g.blocks(), g.k()) {
-            return Err(SnapshotError::Geometry {
-                expected: g.to_string(),
-                found: format!(
-                    "N={} P={} seed={:#x} ({} blocks of {} words, k={})",
-                    found.0, found.1, found.2, found.4, found.3, found.5
-                ),
-            });
-        }
-        let ttl = archived.ttl.to_native();
-        if ttl != self.shared().ttl() {
-            return Err(SnapshotError::Ttl {
-                expected: self.shared().ttl(),
-                found: ttl,
-            });
-        }
-        Ok(())
+            Ok(report)
+        })?
     }
 }
 
 impl Revocations {
     /// A filter of `geometry` and `ttl` restored from a snapshot at time `now`: generations
     /// older than the window are dropped. The snapshot must match the geometry and TTL.
+    ///
+    /// Builds each generation straight from the archive's words, one pass over memory.
     pub fn restore(
         bytes: &[u8],
         geometry: Geometry,
         ttl: u64,
         now: u64,
     ) -> Result<(Arc<Revocations>, Writer, RestoreReport), SnapshotError> {
-        // Validate the envelope before allocating a filter of the configured size.
-        checked_body(bytes)?;
-        let (shared, mut writer) = Revocations::new(geometry, ttl, now)?;
-        let report = writer.merge_snapshot(bytes, now)?;
-        writer.finish_sweeps();
-        Ok((shared, writer, report))
+        if ttl == 0 {
+            return Err(ZeroTtl.into());
+        }
+        with_generations(bytes, &geometry, ttl, |older, newer| {
+            // A snapshot from a clock ahead of ours keeps its epochs: lives only get longer.
+            let current = (now / ttl).max(newer.epoch.to_native());
+            let mut report = RestoreReport {
+                generations_kept: 0,
+                generations_dropped: 0,
+            };
+            let mut kept: [Option<(u64, Filter)>; 2] = [None, None];
+            for generation in [older, newer] {
+                let epoch = generation.epoch.to_native();
+                if epoch + 1 >= current {
+                    let words = generation.words.iter().map(|w| w.to_native());
+                    let filter =
+                        Filter::from_words(geometry, words, generation.inserted.to_native());
+                    kept[(epoch % 2) as usize] = Some((epoch, filter));
+                    report.generations_kept += 1;
+                } else {
+                    report.generations_dropped += 1;
+                }
+            }
+            let [even, odd] = kept;
+            let slot = |parity: u64, restored: Option<(u64, Filter)>| {
+                let (epoch, filter) = restored.unwrap_or_else(|| {
+                    let epoch = if current % 2 == parity {
+                        current
+                    } else {
+                        current.saturating_sub(1)
+                    };
+                    (epoch, Filter::new(geometry))
+                });
+                Generation {
+                    epoch: AtomicU64::new(epoch),
+                    filter,
+                }
+            };
+            let generations = [slot(0, even), slot(1, odd)];
+            let shared = Arc::new(Revocations::from_generations(geometry, ttl, generations));
+            let writer = Writer::for_restored(Arc::clone(&shared), current);
+            (shared, writer, report)
+        })
     }
+}
+
+/// Checks `bytes` (envelope, archive, geometry, TTL, epoch pair, sizes) and hands its two
+/// generations, oldest first, to `use_them`.
+fn with_generations<R>(
+    bytes: &[u8],
+    geometry: &Geometry,
+    ttl: u64,
+    use_them: impl FnOnce(&ArchivedGenerationBody, &ArchivedGenerationBody) -> R,
+) -> Result<R, SnapshotError> {
+    let body = checked_body(bytes)?;
+    let aligned;
+    let body = if (body.as_ptr() as usize).is_multiple_of(16) {
+        body
+    } else {
+        let mut copy = AlignedVec::<16>::with_capacity(body.len());
+        copy.extend_from_slice(body);
+        aligned = copy;
+        aligned.as_slice()
+    };
+    let archived = rkyv::access::<ArchivedBody, rancor::Error>(body)
+        .map_err(|e| SnapshotError::Archive(e.to_string()))?;
+    check_compatible(archived, geometry, ttl)?;
+    let [a, b] = archived.generations.as_slice() else {
+        return Err(SnapshotError::EpochPair(0, 0));
+    };
+    let (ea, eb) = (a.epoch.to_native(), b.epoch.to_native());
+    if ea == eb || ea % 2 == eb % 2 {
+        return Err(SnapshotError::EpochPair(ea, eb));
+    }
+    for generation in [a, b] {
+        if generation.words.len() as u64 != geometry.words() {
+            return Err(WordCount {
+                expected: geometry.words(),
+                found: generation.words.len() as u64,
+            }
+            .into());
+        }
+    }
+    Ok(if ea < eb {
+        use_them(a, b)
+    } else {
+        use_them(b, a)
+    })
+}
+
+fn check_compatible(archived: &ArchivedBody, g: &Geometry, ttl: u64) -> Result<(), SnapshotError> {
+    let format = archived.format.to_native();
+    if format != FORMAT {
+        return Err(SnapshotError::Format(format));
+    }
+    let found = (
+        archived.n.to_native(),
+        archived.p.to_native(),
+        archived.seed.to_native(),
+        archived.block_words.to_native(),
+        archived.blocks.to_native(),
+        archived.k.to_native(),
+    );
+    if found != (g.n(), g.p(), g.seed(), g.block_words(), g.blocks(), g.k()) {
+        return Err(SnapshotError::Geometry {
+            expected: g.to_string(),
+            found: format!(
+                "N={} P={} seed={:#x} ({} blocks of {} words, k={})",
+                found.0, found.1, found.2, found.4, found.3, found.5
+            ),
+        });
+    }
+    let found_ttl = archived.ttl.to_native();
+    if found_ttl != ttl {
+        return Err(SnapshotError::Ttl {
+            expected: ttl,
+            found: found_ttl,
+        });
+    }
+    Ok(())
 }
 
 /// The body of a snapshot whose header, length and checksum are right.

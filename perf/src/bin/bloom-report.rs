@@ -6,7 +6,8 @@
 //! fastbloom hashes with xxh3 too, so the comparison is of layouts, not of hash functions.
 //!
 //! `cargo run --release -p perf --bin bloom-report -- --n 10000000 --p 1e-7`
-//! prints one JSON line; `--snapshot` also times a snapshot and its restore of both generations.
+//! prints one JSON line; `--snapshot` also times a snapshot and its restore of both generations
+//! (`--only-snapshot`: only that).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -26,12 +27,13 @@ struct Args {
     reps: usize,
     absent: Option<u64>,
     snapshot: bool,
+    only_snapshot: bool,
     skip_fastbloom: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bloom-report --n N --p P [--lookups 1000000] [--reps 5] [--absent PROBES] [--snapshot] [--no-fastbloom]"
+        "usage: bloom-report --n N --p P [--lookups 1000000] [--reps 5] [--absent PROBES] [--snapshot | --only-snapshot] [--no-fastbloom]"
     );
     std::process::exit(2)
 }
@@ -44,6 +46,7 @@ fn parse_args() -> Args {
         reps: 5,
         absent: None,
         snapshot: false,
+        only_snapshot: false,
         skip_fastbloom: false,
     };
     let mut it = std::env::args().skip(1);
@@ -68,6 +71,7 @@ fn parse_args() -> Args {
                 )
             }
             "--snapshot" => args.snapshot = true,
+            "--only-snapshot" => args.only_snapshot = true,
             "--no-fastbloom" => args.skip_fastbloom = true,
             _ => usage(),
         }
@@ -253,6 +257,17 @@ fn main() {
         .unwrap_or_else(|| ((10_000.0 / args.p) as u64).clamp(20_000_000, 200_000_000));
     let fpr_resolved = absent as f64 * args.p >= 100.0;
 
+    if args.only_snapshot {
+        let (snapshot_bytes, ms_snapshot, ms_restore) = snapshot_figures(geometry, args.n);
+        println!(
+            "{{\"n\":{},\"p\":{:e},\"bytes_two_generations\":{},\"bytes_ratio_to_optimal\":{:.4},\"snapshot_bytes\":{snapshot_bytes},\"ms_snapshot\":{ms_snapshot:.1},\"ms_restore\":{ms_restore:.1}}}",
+            args.n,
+            args.p,
+            2 * geometry.bytes(),
+            geometry.bytes_ratio_to_optimal()
+        );
+        return;
+    }
     let ours = {
         let filter = Filter::new(geometry);
         measure(
