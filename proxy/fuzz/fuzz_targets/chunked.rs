@@ -27,7 +27,10 @@ fn decode(input: &[u8], cuts: &[usize]) -> Outcome {
                     data.extend_from_slice(step.data);
                     pos += step.consumed;
                     if step.done {
-                        return Outcome { data, end: Ok(Some(pos)) };
+                        return Outcome {
+                            data,
+                            end: Ok(Some(pos)),
+                        };
                     }
                     if step.consumed == 0 {
                         break;
@@ -36,7 +39,10 @@ fn decode(input: &[u8], cuts: &[usize]) -> Outcome {
             }
         }
     }
-    Outcome { data, end: Ok(None) }
+    Outcome {
+        data,
+        end: Ok(None),
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let request_was_head = flags & 1 == 1;
-    let client = if flags & 2 == 2 { Version::Http10 } else { Version::Http11 };
+    let client = if flags & 2 == 2 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
     let Ok(Some(head)) = parse_response(raw, request_was_head, 4096) else {
         return;
     };

@@ -4,7 +4,7 @@
 //! place with `httparse` and borrowed from the caller's read buffer ([`RequestHead`],
 //! [`ResponseHead`]); bodies are decoded incrementally into slices of the input
 //! ([`BodyDecoder`], [`ChunkedDecoder`]); heads and chunk framing are written into a
-//! caller-provided, reused `Vec<u8>` ([`write`]).
+//! caller-provided, reused `Vec<u8>` ([`write`](mod@write)).
 //!
 //! What it is not: it does no I/O, knows no sockets, timers or async runtime, and allocates
 //! nothing per request. The glommio glue owns the buffers and calls in here.

@@ -10,7 +10,7 @@
 //! | input | error | status |
 //! |---|---|---|
 //! | incomplete head of `max_header_bytes` or more, complete head over it | `HeaderTooLarge` | 431 |
-//! | more than [`MAX_HEADERS`] fields | `HeaderTooLarge` | 431 |
+//! | more than [`MAX_HEADERS`](super::MAX_HEADERS) fields | `HeaderTooLarge` | 431 |
 //! | bad request line, bad field name (whitespace before `:`, obs-fold), bad value (NUL, CTL), CR without LF | `BadRequest` | 400 |
 //! | a line ended by LF alone (bloomgate is strict where RFC 9112 §2.2 allows leniency) | `BadRequest(BareLf)` | 400 |
 //! | `HTTP/<digit>...` other than 1.0/1.1 (`HTTP/2.0`, `HTTP/1.2`, the h2c preface) | `VersionNotSupported` | 505 |

@@ -739,3 +739,42 @@ proptest! {
         prop_assert_eq!(parse_with_cuts(raw, &cuts, MAX), Ok(Some(whole)));
     }
 }
+
+// ---- fuzz regressions: each crash found by `proxy/fuzz` becomes a named test here ----
+
+/// fuzz `request_head` crash-0b000dbe (`\t`): the stateless parser refuses at once, the
+/// incremental one waits for a blank line (or the size limit) before running the full parser.
+/// Deliberate: see `HeadScanner`; the fuzz oracle was corrected.
+#[test]
+fn regression_a_lone_tab_waits_for_a_blank_line() {
+    assert_eq!(
+        error(b"\t"),
+        HeadError::BadRequest(BadRequestReason::MalformedRequestLine)
+    );
+    let mut p = RequestParser::new(MAX);
+    assert!(matches!(p.parse(b"\t"), Ok(None)));
+    assert_eq!(
+        p.parse(b"\t\r\n\r\n").unwrap_err(),
+        HeadError::BadRequest(BadRequestReason::MalformedRequestLine)
+    );
+}
+
+/// fuzz `request_head` crash-a3498de4 (`\n\nAU\xbf` revealed after 2 bytes): the scanner
+/// reported the leading empty lines as a head end, so the outcome depended on the split. The
+/// scanner now skips leading empty lines first.
+#[test]
+fn regression_leading_empty_lines_then_garbage_is_split_invariant() {
+    let raw = b"\n\nAU\xbf";
+    assert_eq!(
+        parse_with_cuts(raw, &[2], MAX),
+        parse_with_cuts(raw, &[], MAX)
+    );
+    let raw = b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    for cut in 0..raw.len() {
+        assert_eq!(
+            parse_with_cuts(raw, &[cut], MAX),
+            Ok(Some(raw.len())),
+            "cut {cut}"
+        );
+    }
+}

@@ -253,3 +253,29 @@ proptest! {
         let _ = ResponseParser::new(32).parse(&raw, head);
     }
 }
+
+/// fuzz `response_head` crash-6f2f583f: a head with `MAX_HEADERS` fields is written back with
+/// its framing fields added, one more than our own parser accepts (the oracle was corrected;
+/// the writer is right to keep every end-to-end field).
+#[test]
+fn regression_a_full_response_head_is_written_with_its_framing() {
+    use crate::http::write::{OutFraming, write_response_head};
+    let mut raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n".to_vec();
+    for i in 1..crate::http::MAX_HEADERS {
+        raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    raw.extend_from_slice(b"\r\n");
+    let head = res(&raw);
+    assert_eq!(head.headers().len(), crate::http::MAX_HEADERS);
+    let mut out = Vec::new();
+    assert!(!write_response_head(
+        &mut out,
+        &head,
+        OutFraming::Length(2),
+        Version::Http11,
+        false
+    ));
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("\r\n").count(), crate::http::MAX_HEADERS + 3);
+    assert!(text.ends_with("X-95: v\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"));
+}

@@ -303,3 +303,35 @@ fn writers_reuse_the_buffer_without_reallocating() {
     }
     assert_eq!(out.as_ptr(), ptr);
 }
+
+/// The `request_head` fuzz oracle found that a client head with `MAX_HEADERS` fields, plus the
+/// fields the gateway adds, is more than our own parser accepts: the writer keeps them all
+/// (backends accept far more fields than 96).
+#[test]
+fn regression_a_full_head_is_written_with_the_fields_the_gateway_adds() {
+    let mut raw = b"POST / HTTP/1.1\r\nHost: gw\r\n".to_vec();
+    for i in 1..crate::http::MAX_HEADERS {
+        raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    raw.extend_from_slice(b"\r\n");
+    let head = parse_request(&raw, 64 * 1024).unwrap().unwrap();
+    let filter = HeaderFilter::All;
+    let extra: &[(&[u8], &[u8])] = &[(b"X-User", b"u")];
+    let mut out = Vec::new();
+    write_upstream_request(
+        &mut out,
+        &UpstreamRequest {
+            method: b"POST",
+            path_and_query: b"/",
+            authority: b"b",
+            client: &head,
+            filter: &filter,
+            client_ip: b"1.1.1.1",
+            extra,
+            framing: head.framing(),
+            close: false,
+        },
+    );
+    let text = s(&out);
+    assert!(text.contains("X-95: v\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-Host: gw\r\nX-User: u\r\nContent-Length: 0\r\n\r\n"), "{text}");
+}
