@@ -4,4 +4,5 @@
 //! It is not on the request path: data cores never call into this crate.
 #![forbid(unsafe_code)]
 
+pub mod rpc;
 pub mod settings;
