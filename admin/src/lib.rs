@@ -4,5 +4,7 @@
 //! It is not on the request path: data cores never call into this crate.
 #![forbid(unsafe_code)]
 
+pub mod core;
+pub mod register;
 pub mod rpc;
 pub mod settings;

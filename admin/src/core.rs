@@ -1,0 +1,97 @@
+//! The admin core: the one thread that writes the shared filter. It serves the RPC port,
+//! rotates the generations at each TTL epoch (an incremental sweep, yielding between chunks),
+//! and registers the gateway with its Revoke Server. Runs on its own glommio executor.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bloom::{SweepProgress, Writer};
+use glommio::net::TcpListener;
+
+use crate::register;
+use crate::rpc::server::{self, RpcState};
+use crate::settings::RevokerSettings;
+
+/// Blocks cleared per sweep step before yielding (4096 blocks of up to 512 bytes: <= 2 MiB).
+const SWEEP_STEP_BLOCKS: usize = 4096;
+/// How often the rotation looks at the clock.
+const ROTATION_TICK: Duration = Duration::from_millis(100);
+
+/// Everything the admin core owns.
+#[derive(Debug)]
+pub struct AdminCore {
+    /// The filter's one writer.
+    pub writer: Writer,
+    /// `auth/revoker`.
+    pub settings: RevokerSettings,
+    /// The address registration reports (`rpc_listen_ip`); `None`: the local address of the
+    /// connection to the revoker.
+    pub advertise_ip: Option<IpAddr>,
+    /// Set on SIGTERM/SIGINT.
+    pub shutdown: Arc<AtomicBool>,
+}
+
+/// Binds the RPC listener (call on the admin core's executor).
+pub fn bind_rpc(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .map_err(|e| std::io::Error::other(format!("cannot listen for RPC on {addr}: {e}")))
+}
+
+/// Runs the admin core until shutdown.
+pub async fn run(core: AdminCore, rpc: Option<TcpListener>) {
+    let AdminCore {
+        writer,
+        settings,
+        advertise_ip,
+        shutdown,
+    } = core;
+    let writer = Rc::new(RefCell::new(writer));
+    let rpc_port = rpc
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port());
+    if let Some(listener) = rpc {
+        let api_key = settings
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().as_bytes().to_vec());
+        let state = Rc::new(RpcState::new(Rc::clone(&writer), api_key, unix_now));
+        glommio::spawn_local(server::serve(listener, state, Arc::clone(&shutdown))).detach();
+    }
+    if let (Some(url), Some(port)) = (settings.ping_url.clone(), rpc_port) {
+        glommio::spawn_local(register::run(
+            settings.clone(),
+            url,
+            advertise_ip,
+            port,
+            Arc::clone(&shutdown),
+        ))
+        .detach();
+    }
+    rotate_until(&writer, &shutdown).await;
+}
+
+/// Keeps the generations rotated: at each epoch boundary, sweeps the one that left the window
+/// in bounded steps, yielding between them so RPC inserts go on meanwhile.
+pub async fn rotate_until(writer: &RefCell<Writer>, shutdown: &AtomicBool) {
+    while !shutdown.load(Ordering::Relaxed) {
+        let pending = writer.borrow_mut().advance(unix_now());
+        if pending {
+            while writer.borrow_mut().sweep_step(SWEEP_STEP_BLOCKS) == SweepProgress::Pending {
+                glommio::yield_if_needed().await;
+            }
+        }
+        glommio::timer::sleep(ROTATION_TICK).await;
+    }
+}
+
+/// Seconds since the Unix epoch (0 before it).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
