@@ -17,6 +17,7 @@ usage:
   bloomgate revoker -c CONFIG [--port N] [--skip-unsupported]
   bloomgate check   -c CONFIG [--skip-unsupported]
   bloomgate demo    [--port N]
+  bloomgate rpc     --to HOST:PORT [--api-key KEY] (add KEY... | check KEY... | add-batch FILE | status)
   bloomgate --help | --version
 
 commands:
@@ -24,6 +25,9 @@ commands:
   revoker   the Revoke Server
   check     validate CONFIG, print a summary, bind nothing
   demo      a gateway, an echo backend and the revoke API on one machine, nothing to prepare
+  rpc       talk to a gateway's RPC port: revoke filter keys (`jti-1234`), check them, revoke
+            every line of FILE, or show the filter's status. The API key may also come from
+            the environment variable BLOOMGATE_API_KEY
 
 options:
   -c, --config CONFIG   the krakend.json file (version 3)
@@ -47,6 +51,8 @@ pub enum Command {
     Check(CheckArgs),
     /// `bloomgate demo`.
     Demo(DemoArgs),
+    /// `bloomgate rpc`.
+    Rpc(RpcArgs),
     /// `--help` (anywhere).
     Help,
     /// `--version`.
@@ -93,6 +99,30 @@ pub struct CheckArgs {
 pub struct DemoArgs {
     /// `--port`.
     pub port: Option<u16>,
+}
+
+/// `bloomgate rpc` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcArgs {
+    /// `--to`: the gateway's RPC address, `host:port`.
+    pub to: String,
+    /// `--api-key` (else the environment's `BLOOMGATE_API_KEY`, read by `main`).
+    pub api_key: Option<String>,
+    /// What to do.
+    pub action: RpcAction,
+}
+
+/// What `bloomgate rpc` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RpcAction {
+    /// Revoke these filter keys.
+    Add(Vec<String>),
+    /// Check these filter keys.
+    Check(Vec<String>),
+    /// Revoke every non-blank line of a file.
+    AddBatch(PathBuf),
+    /// Show the filter's status.
+    Status,
 }
 
 /// A command line that cannot be understood: `main` prints it with [`USAGE`] and exits 2.
@@ -177,6 +207,7 @@ where
         .ok_or_else(|| usage("the command is not valid UTF-8"))?;
     let allowed: &[Opt] = match command {
         "help" if rest.is_empty() => return Ok(Command::Help),
+        "rpc" => return parse_rpc(rest),
         "-V" | "--version" | "version" if rest.is_empty() => return Ok(Command::Version),
         "run" => &[
             Opt::Config,
@@ -231,6 +262,58 @@ where
         }),
         _ => Command::Demo(DemoArgs { port: seen.port }),
     })
+}
+
+/// `rpc --to ADDR [--api-key KEY] ACTION ARGS...`.
+fn parse_rpc(args: &[OsString]) -> Result<Command, UsageError> {
+    let mut to = None;
+    let mut api_key = None;
+    let mut words: Vec<String> = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let text = arg.to_str().ok_or_else(|| usage(format!("unexpected argument {arg:?}")))?;
+        let (flag, inline) = match text.split_once('=') {
+            Some((flag, value)) if text.starts_with("--") => (flag, Some(value.to_owned())),
+            _ => (text, None),
+        };
+        let slot = match flag {
+            "--to" => &mut to,
+            "--api-key" => &mut api_key,
+            _ if words.is_empty() && flag.starts_with('-') => {
+                return Err(usage(format!("`rpc` does not take {flag:?}")));
+            }
+            _ => {
+                words.push(text.to_owned());
+                continue;
+            }
+        };
+        let value = match inline {
+            Some(v) => v,
+            None => args
+                .next()
+                .and_then(|v| v.to_str())
+                .map(str::to_owned)
+                .ok_or_else(|| usage(format!("{flag} needs a value")))?,
+        };
+        if slot.replace(value).is_some() {
+            return Err(usage(format!("{flag} given twice")));
+        }
+    }
+    let to = to.ok_or_else(|| usage("`rpc` needs --to HOST:PORT"))?;
+    let Some((action, values)) = words.split_first() else {
+        return Err(usage("`rpc` needs an action: add, check, add-batch or status"));
+    };
+    let action = match (action.as_str(), values) {
+        ("add", [_, ..]) => RpcAction::Add(values.to_vec()),
+        ("check", [_, ..]) => RpcAction::Check(values.to_vec()),
+        ("add-batch", [file]) => RpcAction::AddBatch(PathBuf::from(file)),
+        ("status", []) => RpcAction::Status,
+        ("add" | "check", []) => return Err(usage(format!("`rpc {action}` needs at least one key"))),
+        ("add-batch", _) => return Err(usage("`rpc add-batch` takes one FILE")),
+        ("status", _) => return Err(usage("`rpc status` takes no arguments")),
+        (other, _) => return Err(usage(format!("unknown rpc action {other:?}"))),
+    };
+    Ok(Command::Rpc(RpcArgs { to, api_key, action }))
 }
 
 /// `--flag=value` into the flag and the inline value; other arguments whole. Options must be

@@ -7,6 +7,9 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
+#[path = "main/rpc_tool.rs"]
+mod rpc_tool;
+
 use proxy::cli::{self, Command, USAGE};
 use proxy::config::{Config, Overrides, ProcessEnv, Role};
 
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
             load_then_unavailable("revoker", &args.config, &overrides)
         }
         Command::Demo(_) => unavailable("demo"),
+        Command::Rpc(args) => rpc_tool::run(args),
     }
 }
 
@@ -75,6 +79,12 @@ fn run(path: &Path, overrides: &Overrides, cores: Option<usize>) -> ExitCode {
     print_warnings(&config);
     match proxy::runtime::run(config, &proxy::runtime::RunOptions { cores }) {
         Ok(()) => ExitCode::SUCCESS,
+        // A config problem found at start (a JWK file without a usable key): the same one line
+        // as any config error.
+        Err(proxy::runtime::RuntimeError::Config(e)) => {
+            eprint_lossy(&format!("{e}\n"));
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprint_lossy(&format!("bloomgate: {e}\n"));
             ExitCode::FAILURE

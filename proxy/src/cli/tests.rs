@@ -2,7 +2,7 @@ use std::ffi::OsString;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use super::{CheckArgs, Command, DemoArgs, RevokerArgs, RunArgs, UsageError, parse};
+use super::{CheckArgs, Command, DemoArgs, RevokerArgs, RpcAction, RpcArgs, RunArgs, UsageError, parse};
 
 fn args(line: &str) -> Vec<String> {
     line.split_whitespace().map(str::to_owned).collect()
@@ -172,5 +172,38 @@ fn the_usage_text_lists_every_command() {
         "--skip-unsupported",
     ] {
         assert!(super::USAGE.contains(command), "{command}");
+    }
+}
+
+#[test]
+fn rpc_actions() {
+    let parsed = parse(["rpc", "--to", "127.0.0.1:1234", "--api-key=k", "add", "jti-1", "sub-2"]).unwrap();
+    assert_eq!(
+        parsed,
+        Command::Rpc(RpcArgs {
+            to: "127.0.0.1:1234".into(),
+            api_key: Some("k".into()),
+            action: RpcAction::Add(vec!["jti-1".into(), "sub-2".into()]),
+        })
+    );
+    assert!(matches!(
+        parse(["rpc", "--to", "h:1", "check", "jti-1"]),
+        Ok(Command::Rpc(RpcArgs { action: RpcAction::Check(_), api_key: None, .. }))
+    ));
+    assert!(matches!(
+        parse(["rpc", "--to", "h:1", "add-batch", "keys.txt"]),
+        Ok(Command::Rpc(RpcArgs { action: RpcAction::AddBatch(_), .. }))
+    ));
+    assert!(matches!(parse(["rpc", "--to", "h:1", "status"]), Ok(Command::Rpc(RpcArgs { action: RpcAction::Status, .. }))));
+    for bad in [
+        &["rpc", "add", "jti-1"][..],
+        &["rpc", "--to", "h:1"],
+        &["rpc", "--to", "h:1", "add"],
+        &["rpc", "--to", "h:1", "status", "x"],
+        &["rpc", "--to", "h:1", "frobnicate"],
+        &["rpc", "--to", "h:1", "--to", "h:2", "status"],
+        &["rpc", "--nope", "status"],
+    ] {
+        assert!(parse(bad.iter().copied()).is_err(), "{bad:?}");
     }
 }

@@ -4,16 +4,17 @@
 pub mod cores;
 pub mod memlock;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use glommio::{LocalExecutorBuilder, Placement};
 
-use crate::config::Config;
-use crate::server::{self, Core, Routes};
+use crate::config::{Config, ConfigError};
+use crate::jwt::Validators;
+use crate::server::{self, Core, Guard, Routes};
 
 /// io_uring registered-buffer memory per executor. Small: the data plane reads into its own
 /// buffers, so glommio's registered buffers are barely used, and a small value keeps every
@@ -55,6 +56,10 @@ pub enum RuntimeError {
     /// The bloom filter could not be built.
     #[error("extra_config.auth/revoker: {0}")]
     Filter(String),
+    /// Something the config names cannot be used (a JWK file without a usable key...). Prints
+    /// as `config error: <field>: <why>`, like any config error.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// Runs the gateway until SIGTERM/SIGINT, then drains and returns.
@@ -78,6 +83,17 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
         }
         None => None,
     };
+    // JWT validators: key files read, key URLs fetched, once for all cores.
+    let (validators, notes) = Validators::build(&config)?;
+    for warning in &notes.warnings {
+        eprintln!("bloomgate: {warning}");
+    }
+    let validators = Arc::new(validators);
+    let token_keys: Arc<[Box<str>]> = config
+        .revoker
+        .as_ref()
+        .map(|r| r.token_keys.iter().map(|k| Box::from(k.as_str())).collect())
+        .unwrap_or_default();
     let addr = config.listen_addr();
 
     // Each data core binds its own listener, then reports; a bind error stops everything.
@@ -89,6 +105,11 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
             Arc::clone(&routes),
             Arc::clone(&shutdown),
             ready_tx.clone(),
+        );
+        let (validators, filter, token_keys) = (
+            Arc::clone(&validators),
+            revocations.as_ref().map(|(shared, _)| Arc::clone(shared)),
+            Arc::clone(&token_keys),
         );
         let handle = LocalExecutorBuilder::new(Placement::Unbound)
             .name(&format!("bloomgate-data-{index}"))
@@ -104,7 +125,8 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                 };
                 let _ = ready.send(listener.local_addr().map_err(|e| e.to_string()));
                 drop(ready);
-                let core = std::rc::Rc::new(Core::new(config, routes, shutdown));
+                let guard = Guard::new(validators, filter, token_keys);
+                let core = std::rc::Rc::new(Core::new(config, routes, shutdown).with_guard(guard));
                 server::serve(core, listener).await;
             })
             .map_err(|e| RuntimeError::Executor {
@@ -129,28 +151,67 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
         }
     }
 
-    // The admin core: rotation of the shared filter; later RPC, registration, persistence.
-    let admin_shutdown = Arc::clone(&shutdown);
-    let writer = revocations.map(|(_, writer)| writer);
+    // The admin core: the filter's one writer. It serves RPC inserts, rotates the generations
+    // and registers with the Revoke Server.
+    let rpc_ip = config.admin.as_ref().and_then(|a| a.rpc_listen_ip);
+    let rpc_addr = config
+        .revoker
+        .as_ref()
+        .and_then(|r| r.rpc_port)
+        .map(|port| SocketAddr::new(rpc_ip.unwrap_or(IpAddr::from([0, 0, 0, 0])), port));
+    let admin_core = match (revocations, &config.revoker) {
+        (Some((_, writer)), Some(settings)) => Some(admin::core::AdminCore {
+            writer,
+            settings: settings.clone(),
+            advertise_ip: rpc_ip,
+            shutdown: Arc::clone(&shutdown),
+        }),
+        _ => None,
+    };
+    let (rpc_tx, rpc_rx) = mpsc::channel::<Result<Option<SocketAddr>, String>>();
     let admin = LocalExecutorBuilder::new(Placement::Unbound)
         .name("bloomgate-admin")
         .io_memory(IO_MEMORY)
         .spawn(move || async move {
             cores::pin_current_thread(plan.admin);
-            admin_core(writer, admin_shutdown).await;
+            let listener = match rpc_addr.map(admin::core::bind_rpc) {
+                None => None,
+                Some(Ok(listener)) => Some(listener),
+                Some(Err(e)) => {
+                    let _ = rpc_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let _ = rpc_tx.send(Ok(listener.as_ref().and_then(|l| l.local_addr().ok())));
+            if let Some(core) = admin_core {
+                admin::core::run(core, listener).await;
+            }
         })
         .map_err(|e| RuntimeError::Executor {
             reason: e.to_string(),
             memlock,
         })?;
+    let rpc_bound = match rpc_rx.recv() {
+        Ok(Ok(bound)) => bound,
+        Ok(Err(e)) => {
+            shutdown.store(true, Ordering::Relaxed);
+            for handle in handles {
+                let _ = handle.join();
+            }
+            let _ = admin.join();
+            return Err(RuntimeError::Listen(e));
+        }
+        Err(_) => None,
+    };
 
     let listen = bound.map_or_else(|| addr.to_string(), |a| a.to_string());
     eprintln!(
-        "bloomgate: listening on {listen} with {} data core(s) on CPUs {:?}, admin core on CPU {}, {} endpoint(s)",
+        "bloomgate: listening on {listen} with {} data core(s) on CPUs {:?}, admin core on CPU {}, {} endpoint(s){}",
         plan.data.len(),
         plan.data,
         plan.admin,
-        config.endpoints.len()
+        config.endpoints.len(),
+        rpc_bound.map_or_else(String::new, |a| format!(", rpc on {a}"))
     );
     for handle in handles {
         let _ = handle.join();
@@ -159,22 +220,6 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
     let _ = admin.join();
     eprintln!("bloomgate: stopped");
     Ok(())
-}
-
-/// The admin core's loop: keeps the filter's generations rotated (a sweep in bounded steps,
-/// yielding between them) until shutdown.
-async fn admin_core(mut writer: Option<bloom::Writer>, shutdown: Arc<AtomicBool>) {
-    const SWEEP_STEP_BLOCKS: usize = 4096;
-    while !shutdown.load(Ordering::Relaxed) {
-        if let Some(writer) = writer.as_mut() {
-            if writer.advance(unix_now()) {
-                while writer.sweep_step(SWEEP_STEP_BLOCKS) == bloom::SweepProgress::Pending {
-                    glommio::yield_if_needed().await;
-                }
-            }
-        }
-        glommio::timer::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it).

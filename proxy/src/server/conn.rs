@@ -23,6 +23,7 @@ use crate::http::write::{
 use crate::http::{
     BodyDecoder, BodyFraming, Method, RequestParser, ResponseFraming, ResponseParser, Version,
 };
+use crate::jwt::Propagated;
 use crate::reject::{BadRequestReason, Reject};
 use crate::router::RouteMatch;
 
@@ -100,6 +101,8 @@ struct Conn<'c> {
     ubuf: Vec<u8>,
     response_parser: ResponseParser,
     log: Vec<u8>,
+    /// `propagate_claims` values of the current request (reused).
+    claims: Propagated,
 }
 
 impl<'c> Conn<'c> {
@@ -118,6 +121,7 @@ impl<'c> Conn<'c> {
             ubuf: vec![0; BUFFER],
             response_parser: ResponseParser::new(MAX_RESPONSE_HEAD),
             log: Vec::new(),
+            claims: Propagated::default(),
         }
     }
 
@@ -254,9 +258,11 @@ impl<'c> Conn<'c> {
         let Some(spec) = core.routes.routes.get(route) else {
             return Ok(Some(answer(Answer::Reject(Reject::NotFound))));
         };
-        if let Err(reject) = guard::check(spec, &head) {
-            return Ok(Some(answer(Answer::Reject(reject))));
-        }
+        let now = crate::runtime::unix_now();
+        let pass = match guard::check(&core.guard, route, spec, &head, now, &mut self.claims) {
+            Ok(pass) => pass,
+            Err(reject) => return Ok(Some(answer(Answer::Reject(reject)))),
+        };
         let Some(upstream) = core.pick_upstream(route) else {
             return Ok(Some(answer(Answer::Reject(Reject::BadGateway))));
         };
@@ -269,20 +275,22 @@ impl<'c> Conn<'c> {
         spec.template
             .render(&params, head.query(), &spec.query, &mut self.out);
         self.upstream_head.clear();
-        write_upstream_request(
-            &mut self.upstream_head,
-            &UpstreamRequest {
-                method: &spec.backend_method,
-                path_and_query: &self.out,
-                authority,
-                client: &head,
-                filter: &spec.headers,
-                client_ip: self.ip.as_bytes(),
-                extra: &[],
-                framing,
-                close: false,
-            },
-        );
+        pass.with_headers(&self.claims, |extra| {
+            write_upstream_request(
+                &mut self.upstream_head,
+                &UpstreamRequest {
+                    method: &spec.backend_method,
+                    path_and_query: &self.out,
+                    authority,
+                    client: &head,
+                    filter: &spec.headers,
+                    client_ip: self.ip.as_bytes(),
+                    extra,
+                    framing,
+                    close: false,
+                },
+            );
+        });
         let retryable = framing == BodyFraming::None && is_idempotent(method);
         Ok(Some(Plan::Forward(Forward {
             route,
@@ -336,7 +344,7 @@ impl<'c> Conn<'c> {
             // Health keeps the connection when it can; otherwise say so in the head.
             self.out
                 .truncate(self.out.len() - if is_head { 2 } else { 29 });
-            self.out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+            self.out.extend_from_slice(b"Connection: close\r\n\r\n");
             if !is_head {
                 self.out.extend_from_slice(&HEALTH[HEALTH.len() - 27..]);
             }
@@ -367,7 +375,13 @@ impl<'c> Conn<'c> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut upstream = match core.pool.get(plan.upstream, addr, timeout).await {
+            // A retry (after a stale pooled connection) always gets a fresh connection.
+            let upstream = if attempt == 1 {
+                core.pool.get(plan.upstream, addr, timeout).await
+            } else {
+                core.pool.connect(plan.upstream, addr, timeout).await
+            };
+            let mut upstream = match upstream {
                 Ok(u) => u,
                 Err(_) => return self.fail(Reject::BadGateway, &plan).await,
             };
@@ -395,7 +409,8 @@ impl<'c> Conn<'c> {
                 Relay::Done { status, keep } => {
                     return (status, if keep { Next::Continue } else { Next::Close });
                 }
-                Relay::NoHead(_) if attempt == 1 && plan.retryable => continue,
+                Relay::Stale if attempt == 1 && plan.retryable => continue,
+                Relay::Stale => return self.fail(Reject::BadGateway, &plan).await,
                 Relay::NoHead(reject) => return self.fail(reject, &plan).await,
                 Relay::Broken(status) => return (status, Next::Close),
             }
@@ -519,6 +534,10 @@ impl<'c> Conn<'c> {
             {
                 Read::Data(n) => filled += n,
                 Read::TimedOut => return Relay::NoHead(Reject::GatewayTimeout),
+                // A pooled connection the backend closed while it was idle.
+                Read::Eof | Read::Failed(_) if upstream.reused && filled == 0 => {
+                    return Relay::Stale;
+                }
                 Read::Eof | Read::Failed(_) => return Relay::NoHead(Reject::BadGateway),
             }
         };
@@ -642,6 +661,10 @@ enum Relay {
     Done { status: u16, keep: bool },
     /// No (valid) response head: nothing was sent to the client yet.
     NoHead(Reject),
+    /// A reused connection closed before the first response byte: nothing was sent to the
+    /// client, and the backend most likely closed it while idle, so an idempotent request
+    /// may be sent again. Never a timeout: a silent backend is a 504, not a second request.
+    Stale,
     /// Failed after the head was sent: the client connection must close.
     Broken(u16),
 }

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use glommio::net::TcpListener;
 
 use crate::config::Config;
+pub use guard::Guard;
 pub use routes::{Route, Routes, RoutesError};
 use upstream::Pool;
 
@@ -38,6 +39,8 @@ pub struct Core {
     pub shutdown: Arc<AtomicBool>,
     /// This core's idle backend connections.
     pub pool: Pool,
+    /// JWT validators, the revocation filter and this core's validation buffers.
+    pub guard: Guard,
     /// Round-robin position per route.
     next_upstream: Box<[Cell<usize>]>,
     /// Connections open on this core (for the drain).
@@ -45,7 +48,8 @@ pub struct Core {
 }
 
 impl Core {
-    /// A core serving `routes`.
+    /// A core serving `routes`. Its guard has no validators (protected endpoints answer 401)
+    /// until [`Core::with_guard`].
     pub fn new(config: Arc<Config>, routes: Arc<Routes>, shutdown: Arc<AtomicBool>) -> Core {
         let pool = Pool::new(routes.upstreams.len());
         let next_upstream = (0..routes.routes.len()).map(|_| Cell::new(0)).collect();
@@ -54,9 +58,16 @@ impl Core {
             routes,
             shutdown,
             pool,
+            guard: Guard::closed(),
             next_upstream,
             active: Cell::new(0),
         }
+    }
+
+    /// The same core, guarding its protected endpoints with `guard`.
+    pub fn with_guard(mut self, guard: Guard) -> Core {
+        self.guard = guard;
+        self
     }
 
     /// Whether shutdown was asked for.

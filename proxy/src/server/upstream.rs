@@ -1,14 +1,16 @@
 //! Per-core keep-alive pools of backend connections, one idle list per backend host.
 //!
-//! A pooled connection may have been closed by the backend while idle; the exchange in
-//! `conn.rs` retries an idempotent request without a body once on a fresh connection when a
-//! reused one fails before any response byte.
+//! A pooled connection may have been closed by the backend while idle (a keep-alive timeout, a
+//! restart). [`Pool::get`] skips those it can see are closed; for the rest (a close racing the
+//! request) the exchange in `conn.rs` retries an idempotent request without a body once on a
+//! fresh connection when a reused one fails before any response byte.
 
 use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use futures_lite::AsyncReadExt as _;
 use glommio::net::TcpStream;
 
 /// Idle connections kept per backend host and core.
@@ -39,20 +41,24 @@ impl Pool {
         }
     }
 
-    /// An idle connection to `id` if there is one, else a new one (connect within `timeout`).
+    /// An idle connection to `id` that still looks open if there is one, else a new one
+    /// (connect within `timeout`).
     pub async fn get(
         &self,
         id: usize,
         addr: SocketAddr,
         timeout: Duration,
     ) -> io::Result<Upstream> {
-        let pooled = self.idle.borrow_mut().get_mut(id).and_then(Vec::pop);
-        if let Some(stream) = pooled {
-            return Ok(Upstream {
-                stream,
-                reused: true,
-                id,
-            });
+        loop {
+            let pooled = self.idle.borrow_mut().get_mut(id).and_then(Vec::pop);
+            let Some(mut stream) = pooled else { break };
+            if still_open(&mut stream).await {
+                return Ok(Upstream {
+                    stream,
+                    reused: true,
+                    id,
+                });
+            }
         }
         self.connect(id, addr, timeout).await
     }
@@ -78,10 +84,10 @@ impl Pool {
 
     /// Keeps `upstream` for the next request to the same host (dropped if the pool is full).
     pub fn put(&self, upstream: Upstream) {
-        if let Some(list) = self.idle.borrow_mut().get_mut(upstream.id) {
-            if list.len() < MAX_IDLE_PER_UPSTREAM {
-                list.push(upstream.stream);
-            }
+        if let Some(list) = self.idle.borrow_mut().get_mut(upstream.id)
+            && list.len() < MAX_IDLE_PER_UPSTREAM
+        {
+            list.push(upstream.stream);
         }
     }
 
@@ -91,6 +97,21 @@ impl Pool {
             list.clear();
         }
     }
+}
+
+/// Whether an idle connection is still usable: a read that cannot wait finds nothing to read.
+/// An end of stream or an error means the backend closed it; bytes nobody asked for mean it is
+/// out of step. Either way it is dropped. (glommio tries a non-blocking `recv` before waiting, so
+/// one poll of a read is that check; the read timeout is cleared first so that the abandoned
+/// read leaves no timer behind, and the next `read_by` sets its own.)
+async fn still_open(stream: &mut TcpStream) -> bool {
+    if stream.set_read_timeout(None).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    futures_lite::future::poll_once(stream.read(&mut byte))
+        .await
+        .is_none()
 }
 
 fn glommio_error_kind(e: &glommio::GlommioError<()>) -> io::ErrorKind {
