@@ -42,7 +42,13 @@ pub async fn serve(core: &Core, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let mut conn = Conn::new(core, stream, peer);
     conn.run().await;
+    conn.linger().await;
 }
+
+/// How long a closing connection keeps reading what the client still sends.
+const LINGER: Duration = Duration::from_secs(1);
+/// The most a closing connection reads and discards.
+const LINGER_BYTES: usize = 8 * 1024 * 1024;
 
 /// What the head of a request decided, owned (the head itself borrows the read buffer, which the
 /// body then reuses).
@@ -151,6 +157,24 @@ impl<'c> Conn<'c> {
             self.access_log(status, began);
             if matches!(next, Next::Close) || self.core.stopping() {
                 return;
+            }
+        }
+    }
+
+    /// A lingering close (as nginx does): stop sending, then read and discard what the client
+    /// is still sending, for a bounded time and size. Closing with unread input would make the
+    /// kernel answer RST, and the client could lose the response we just wrote (a 401 to a
+    /// large upload, say). A client that already closed costs one read.
+    async fn linger(&mut self) {
+        if self.client.shutdown(std::net::Shutdown::Write).await.is_err() {
+            return;
+        }
+        let deadline = Instant::now() + LINGER;
+        let mut drained = 0;
+        while drained < LINGER_BYTES && !self.core.stopping() {
+            match read_by(&mut self.client, &mut self.buf, deadline).await {
+                Read::Data(n) => drained += n,
+                _ => return,
             }
         }
     }

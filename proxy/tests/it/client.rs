@@ -64,6 +64,11 @@ impl Client {
     }
 
     /// Writes all of `bytes`.
+    /// The socket, to write from another thread while this one reads.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write to the gateway");
     }

@@ -1057,3 +1057,29 @@ fn sigterm_waits_no_longer_than_max_shutdown_wait_time() {
         "max_shutdown_wait_time is 1s; exit took {took:?}"
     );
 }
+
+#[test]
+fn a_large_upload_to_a_refused_request_still_gets_its_status() {
+    // The gateway answers 405 without forwarding the 4 MiB body, then closes with a lingering
+    // read (so the client's upload completes instead of meeting a reset).
+    let _serial = serial();
+    let (backend, gateway) = start("linger");
+    let mut client = Client::connect(gateway.addr());
+    let body = vec![b'x'; 4 * 1024 * 1024];
+    let head = format!("PUT /fixed HTTP/1.1\r\nHost: gw\r\nContent-Length: {}\r\n\r\n", body.len());
+    let mut stream = client_stream(&client);
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&body);
+    });
+    // Let the whole upload go out (or fail) before reading: the response must still be there.
+    let _ = writer.join();
+    let r = client.read_response(Duration::from_secs(5));
+    assert!(matches!(&r, Ok(r) if r.status == 405), "{r:?}");
+    assert!(backend.requests().is_empty());
+}
+
+fn client_stream(client: &Client) -> TcpStream {
+    client.stream().try_clone().expect("clone the client socket")
+}
