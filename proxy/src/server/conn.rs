@@ -166,7 +166,12 @@ impl<'c> Conn<'c> {
     /// kernel answer RST, and the client could lose the response we just wrote (a 401 to a
     /// large upload, say). A client that already closed costs one read.
     async fn linger(&mut self) {
-        if self.client.shutdown(std::net::Shutdown::Write).await.is_err() {
+        if self
+            .client
+            .shutdown(std::net::Shutdown::Write)
+            .await
+            .is_err()
+        {
             return;
         }
         let deadline = Instant::now() + LINGER;

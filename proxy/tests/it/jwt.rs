@@ -3,10 +3,10 @@
 //! table that involves a token. Tokens are minted with `jsonwebtoken`, an implementation
 //! independent of bloomgate's.
 //!
-//! The revoked-token row is covered at the unit level (`server::guard` tests, against a real
-//! `bloom::Revocations`): this build has no way yet to insert into a running gateway's filter
-//! (the RPC and REST admin paths are separate work). Here the filter is configured and empty,
-//! so the check runs on every request and lets every token through.
+//! The revoked-token row (revocation checked before roles) is tested at the unit level in
+//! `server::guard`, against a real `bloom::Revocations`, and end to end through the Revoke
+//! Server and the RPC push in `revoker.rs`. Here the filter is configured and empty, so the
+//! check runs on every request and lets every token through.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1066,7 +1066,10 @@ fn a_large_upload_to_a_refused_request_still_gets_its_status() {
     let (backend, gateway) = start("linger");
     let mut client = Client::connect(gateway.addr());
     let body = vec![b'x'; 4 * 1024 * 1024];
-    let head = format!("PUT /fixed HTTP/1.1\r\nHost: gw\r\nContent-Length: {}\r\n\r\n", body.len());
+    let head = format!(
+        "PUT /fixed HTTP/1.1\r\nHost: gw\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
     let mut stream = client_stream(&client);
     let writer = std::thread::spawn(move || {
         use std::io::Write;
@@ -1081,5 +1084,8 @@ fn a_large_upload_to_a_refused_request_still_gets_its_status() {
 }
 
 fn client_stream(client: &Client) -> TcpStream {
-    client.stream().try_clone().expect("clone the client socket")
+    client
+        .stream()
+        .try_clone()
+        .expect("clone the client socket")
 }
