@@ -43,6 +43,17 @@ pub fn bind_rpc(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Runs the admin core until shutdown.
 pub async fn run(core: AdminCore, rpc: Option<TcpListener>) {
+    run_with(core, rpc, |_| {}).await;
+}
+
+/// Runs the admin core until shutdown; `also` is called once on the admin core's executor with
+/// the filter's writer, to start more tasks that write through it (one-node mode: the Revoke
+/// Server REST API, `crate::revoke`).
+pub async fn run_with(
+    core: AdminCore,
+    rpc: Option<TcpListener>,
+    also: impl FnOnce(&Rc<RefCell<Writer>>),
+) {
     let AdminCore {
         writer,
         settings,
@@ -72,6 +83,7 @@ pub async fn run(core: AdminCore, rpc: Option<TcpListener>) {
         ))
         .detach();
     }
+    also(&writer);
     rotate_until(&writer, &shutdown).await;
 }
 

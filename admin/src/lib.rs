@@ -6,5 +6,6 @@
 
 pub mod core;
 pub mod register;
+pub mod revoke;
 pub mod rpc;
 pub mod settings;

@@ -271,7 +271,9 @@ fn parse_rpc(args: &[OsString]) -> Result<Command, UsageError> {
     let mut words: Vec<String> = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let text = arg.to_str().ok_or_else(|| usage(format!("unexpected argument {arg:?}")))?;
+        let text = arg
+            .to_str()
+            .ok_or_else(|| usage(format!("unexpected argument {arg:?}")))?;
         let (flag, inline) = match text.split_once('=') {
             Some((flag, value)) if text.starts_with("--") => (flag, Some(value.to_owned())),
             _ => (text, None),
@@ -301,19 +303,27 @@ fn parse_rpc(args: &[OsString]) -> Result<Command, UsageError> {
     }
     let to = to.ok_or_else(|| usage("`rpc` needs --to HOST:PORT"))?;
     let Some((action, values)) = words.split_first() else {
-        return Err(usage("`rpc` needs an action: add, check, add-batch or status"));
+        return Err(usage(
+            "`rpc` needs an action: add, check, add-batch or status",
+        ));
     };
     let action = match (action.as_str(), values) {
         ("add", [_, ..]) => RpcAction::Add(values.to_vec()),
         ("check", [_, ..]) => RpcAction::Check(values.to_vec()),
         ("add-batch", [file]) => RpcAction::AddBatch(PathBuf::from(file)),
         ("status", []) => RpcAction::Status,
-        ("add" | "check", []) => return Err(usage(format!("`rpc {action}` needs at least one key"))),
+        ("add" | "check", []) => {
+            return Err(usage(format!("`rpc {action}` needs at least one key")));
+        }
         ("add-batch", _) => return Err(usage("`rpc add-batch` takes one FILE")),
         ("status", _) => return Err(usage("`rpc status` takes no arguments")),
         (other, _) => return Err(usage(format!("unknown rpc action {other:?}"))),
     };
-    Ok(Command::Rpc(RpcArgs { to, api_key, action }))
+    Ok(Command::Rpc(RpcArgs {
+        to,
+        api_key,
+        action,
+    }))
 }
 
 /// `--flag=value` into the flag and the inline value; other arguments whole. Options must be

@@ -4,9 +4,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod jwt;
 pub mod reject;
+pub mod revoker;
 pub mod router;
 pub mod runtime;
 pub mod server;

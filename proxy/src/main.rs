@@ -1,7 +1,6 @@
 //! The `bloomgate` binary: parse the command line, load the config, dispatch.
 //!
-//! Exit codes: 0 success; 1 a config error (one `config error: ...` line on stderr); 2 a usage
-//! error, or a command this build does not have yet.
+//! Exit codes: 0 success; 1 a config or start-up error (one line on stderr); 2 a usage error.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -54,9 +53,15 @@ fn main() -> ExitCode {
                 skip_unsupported: args.skip_unsupported,
                 ..Overrides::new(Role::Revoker)
             };
-            load_then_unavailable("revoker", &args.config, &overrides)
+            revoker(&args.config, &overrides)
         }
-        Command::Demo(_) => unavailable("demo"),
+        Command::Demo(args) => match proxy::demo::run(args.port) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprint_lossy(&format!("bloomgate: {e}\n"));
+                ExitCode::FAILURE
+            }
+        },
         Command::Rpc(args) => rpc_tool::run(args),
     }
 }
@@ -77,7 +82,8 @@ fn run(path: &Path, overrides: &Overrides, cores: Option<usize>) -> ExitCode {
         Err(code) => return code,
     };
     print_warnings(&config);
-    match proxy::runtime::run(config, &proxy::runtime::RunOptions { cores }) {
+    let options = proxy::runtime::RunOptions { cores, ready: None };
+    match proxy::runtime::run(config, &options) {
         Ok(()) => ExitCode::SUCCESS,
         // A config problem found at start (a JWK file without a usable key): the same one line
         // as any config error.
@@ -104,22 +110,21 @@ fn print_warnings(config: &Config) {
     eprint_lossy(&lines);
 }
 
-/// For commands not in this build yet: validate the config (warnings on stderr), then exit 2.
-fn load_then_unavailable(command: &str, path: &Path, overrides: &Overrides) -> ExitCode {
-    match load(path, overrides) {
-        Ok(config) => {
-            print_warnings(&config);
-            unavailable(command)
+/// `bloomgate revoker`: load, print warnings, serve the Revoke Server REST API until a
+/// signal. Exit 1 on a config or start-up error (one line on stderr).
+fn revoker(path: &Path, overrides: &Overrides) -> ExitCode {
+    let config = match load(path, overrides) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    print_warnings(&config);
+    match proxy::revoker::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprint_lossy(&format!("bloomgate: {e}\n"));
+            ExitCode::FAILURE
         }
-        Err(code) => code,
     }
-}
-
-fn unavailable(command: &str) -> ExitCode {
-    eprint_lossy(&format!(
-        "bloomgate: '{command}' is not available in this build yet\n"
-    ));
-    ExitCode::from(2)
 }
 
 /// Writes to stdout; a closed pipe (`bloomgate check | head`) is not a panic.

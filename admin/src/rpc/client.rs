@@ -11,13 +11,9 @@ use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
 use super::auth;
-use super::frame::{self, Decoded, HEADER_LEN, MAX_PAYLOAD};
 use super::message::{self, ArchivedResponse, Request, Status};
+use super::reader::{FrameReader, SYNC_PIECE, key_runs, response_name};
 
-/// Key bytes per `Add`/`Check` frame (the frame limit minus room for the archive's overhead).
-const KEYS_BYTES_PER_FRAME: usize = MAX_PAYLOAD / 2;
-/// Snapshot bytes per `Sync` frame.
-const SYNC_PIECE: usize = MAX_PAYLOAD / 2;
 /// Frames in flight before the client waits for answers.
 const WINDOW: usize = 8;
 
@@ -81,8 +77,7 @@ pub struct Client {
     config: ClientConfig,
     stream: Option<TcpStream>,
     next_id: u64,
-    rbuf: AlignedVec<16>,
-    filled: usize,
+    reader: FrameReader,
     wbuf: AlignedVec<16>,
 }
 
@@ -93,8 +88,7 @@ impl Client {
             config,
             stream: None,
             next_id: 1,
-            rbuf: AlignedVec::new(),
-            filled: 0,
+            reader: FrameReader::new(),
             wbuf: AlignedVec::new(),
         };
         client.retrying(|_| Ok(()))?;
@@ -245,7 +239,7 @@ impl Client {
             .map_err(io)?;
         let _ = stream.set_nodelay(true);
         self.stream = Some(stream);
-        self.filled = 0;
+        self.reader.clear();
         let mut nonce = None;
         self.receive(|response| match response {
             ArchivedResponse::Challenge { nonce: n } => {
@@ -284,25 +278,16 @@ impl Client {
     ) -> Result<(), ClientError> {
         let addr = self.config.addr;
         let mut in_flight = 0;
-        let mut rest = keys;
+        let mut runs = key_runs(keys).peekable();
         loop {
-            if rest.is_empty() && in_flight == 0 {
+            if runs.peek().is_none() && in_flight == 0 {
                 return Ok(());
             }
-            if !rest.is_empty() && in_flight < WINDOW {
-                let mut bytes = 0;
-                let take = rest
-                    .iter()
-                    .take_while(|k| {
-                        bytes += k.len() + 16;
-                        bytes <= KEYS_BYTES_PER_FRAME
-                    })
-                    .count()
-                    .max(1);
-                let (batch, tail) = rest.split_at(take.min(rest.len()));
-                rest = tail;
+            if in_flight < WINDOW
+                && let Some(run) = runs.next()
+            {
                 let id = self.id();
-                self.send(&request(id, batch.iter().map(|k| k.to_vec()).collect()))?;
+                self.send(&request(id, run.iter().map(|k| k.to_vec()).collect()))?;
                 in_flight += 1;
                 continue;
             }
@@ -335,69 +320,42 @@ impl Client {
         handle: impl FnOnce(&ArchivedResponse) -> Result<(), ClientError>,
     ) -> Result<(), ClientError> {
         let addr = self.config.addr;
+        let protocol = |message: String| ClientError::Protocol { addr, message };
         let len = loop {
-            let decoded = frame::decode_header(&self.rbuf[..self.filled]).map_err(|e| {
-                ClientError::Protocol {
-                    addr,
-                    message: e.to_string(),
-                }
-            })?;
-            if let Decoded::Frame { len } = decoded {
+            if let Some(len) = self.reader.ready().map_err(|e| protocol(e.to_string()))? {
                 break len;
-            }
-            if self.filled == self.rbuf.len() {
-                let grown = (self.rbuf.len() * 2).clamp(64 * 1024, HEADER_LEN + MAX_PAYLOAD);
-                self.rbuf.resize(grown, 0);
             }
             let stream = self.stream.as_mut().ok_or_else(|| ClientError::Io {
                 addr,
                 source: io::ErrorKind::NotConnected.into(),
             })?;
-            match stream.read(&mut self.rbuf[self.filled..]) {
+            match stream.read(self.reader.space()) {
                 Ok(0) => {
                     return Err(ClientError::Io {
                         addr,
                         source: io::ErrorKind::UnexpectedEof.into(),
                     });
                 }
-                Ok(n) => self.filled += n,
+                Ok(n) => self.reader.filled(n),
                 Err(source) => return Err(ClientError::Io { addr, source }),
             }
         };
-        // Responses are consumed one at a time, so each payload starts 8-aligned.
-        let response =
-            message::read_response(&self.rbuf[HEADER_LEN..HEADER_LEN + len]).map_err(|e| {
-                ClientError::Protocol {
+        self.reader
+            .take(len, |response| match response {
+                ArchivedResponse::Error { message, .. } => Err(ClientError::Refused {
                     addr,
-                    message: e.to_string(),
-                }
-            })?;
-        let result = match response {
-            ArchivedResponse::Error { message, .. } => Err(ClientError::Refused {
-                addr,
-                message: message.to_string(),
-            }),
-            other => handle(other),
-        };
-        self.rbuf.copy_within(HEADER_LEN + len..self.filled, 0);
-        self.filled -= HEADER_LEN + len;
-        result
+                    message: message.to_string(),
+                }),
+                other => handle(other),
+            })
+            .map_err(|e| protocol(e.to_string()))?
     }
 }
 
-fn unexpected(addr: SocketAddr, response: &ArchivedResponse) -> ClientError {
-    let what = match response {
-        ArchivedResponse::Challenge { .. } => "challenge",
-        ArchivedResponse::Welcome => "welcome",
-        ArchivedResponse::Added { .. } => "added",
-        ArchivedResponse::Checked { .. } => "checked",
-        ArchivedResponse::SyncPending { .. } => "sync-pending",
-        ArchivedResponse::Synced { .. } => "synced",
-        ArchivedResponse::Status(_) => "status",
-        ArchivedResponse::Error { .. } => "error",
-    };
+/// A response that does not answer the request sent.
+pub(crate) fn unexpected(addr: SocketAddr, response: &ArchivedResponse) -> ClientError {
     ClientError::Protocol {
         addr,
-        message: format!("unexpected {what} response"),
+        message: format!("unexpected {} response", response_name(response)),
     }
 }

@@ -19,7 +19,7 @@ const KEY: &[u8] = b"639ee23f-f4c5-40c4-855c-912bf01fae87";
 const TTL: u64 = 3600;
 
 /// Tests that start executors run one at a time (locked memory, 2 cores).
-static SERIAL: Mutex<()> = Mutex::new(());
+pub static SERIAL: Mutex<()> = Mutex::new(());
 
 fn now() -> u64 {
     std::time::SystemTime::now()

@@ -2,7 +2,9 @@ use std::ffi::OsString;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use super::{CheckArgs, Command, DemoArgs, RevokerArgs, RpcAction, RpcArgs, RunArgs, UsageError, parse};
+use super::{
+    CheckArgs, Command, DemoArgs, RevokerArgs, RpcAction, RpcArgs, RunArgs, UsageError, parse,
+};
 
 fn args(line: &str) -> Vec<String> {
     line.split_whitespace().map(str::to_owned).collect()
@@ -177,7 +179,16 @@ fn the_usage_text_lists_every_command() {
 
 #[test]
 fn rpc_actions() {
-    let parsed = parse(["rpc", "--to", "127.0.0.1:1234", "--api-key=k", "add", "jti-1", "sub-2"]).unwrap();
+    let parsed = parse([
+        "rpc",
+        "--to",
+        "127.0.0.1:1234",
+        "--api-key=k",
+        "add",
+        "jti-1",
+        "sub-2",
+    ])
+    .unwrap();
     assert_eq!(
         parsed,
         Command::Rpc(RpcArgs {
@@ -188,13 +199,26 @@ fn rpc_actions() {
     );
     assert!(matches!(
         parse(["rpc", "--to", "h:1", "check", "jti-1"]),
-        Ok(Command::Rpc(RpcArgs { action: RpcAction::Check(_), api_key: None, .. }))
+        Ok(Command::Rpc(RpcArgs {
+            action: RpcAction::Check(_),
+            api_key: None,
+            ..
+        }))
     ));
     assert!(matches!(
         parse(["rpc", "--to", "h:1", "add-batch", "keys.txt"]),
-        Ok(Command::Rpc(RpcArgs { action: RpcAction::AddBatch(_), .. }))
+        Ok(Command::Rpc(RpcArgs {
+            action: RpcAction::AddBatch(_),
+            ..
+        }))
     ));
-    assert!(matches!(parse(["rpc", "--to", "h:1", "status"]), Ok(Command::Rpc(RpcArgs { action: RpcAction::Status, .. }))));
+    assert!(matches!(
+        parse(["rpc", "--to", "h:1", "status"]),
+        Ok(Command::Rpc(RpcArgs {
+            action: RpcAction::Status,
+            ..
+        }))
+    ));
     for bad in [
         &["rpc", "add", "jti-1"][..],
         &["rpc", "--to", "h:1"],

@@ -26,6 +26,20 @@ pub const IO_MEMORY: usize = 512 * 1024;
 pub struct RunOptions {
     /// `--cores`: data cores (default: all CPUs but one).
     pub cores: Option<usize>,
+    /// Told the bound addresses once the gateway serves (`bloomgate demo` prints its
+    /// instructions then).
+    pub ready: Option<mpsc::Sender<Ready>>,
+}
+
+/// Where a started gateway listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ready {
+    /// The data cores' address.
+    pub listen: SocketAddr,
+    /// The admin core's RPC address, if any.
+    pub rpc: Option<SocketAddr>,
+    /// The Revoke Server REST API (`bloomgate/admin`, one-node mode), if any.
+    pub rest: Option<SocketAddr>,
 }
 
 /// Why the gateway could not start or stopped badly.
@@ -151,8 +165,9 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
         }
     }
 
-    // The admin core: the filter's one writer. It serves RPC inserts, rotates the generations
-    // and registers with the Revoke Server.
+    // The admin core: the filter's one writer. It serves RPC inserts, rotates the generations,
+    // registers with the Revoke Server, and in one-node mode (`bloomgate/admin`) serves the
+    // Revoke Server REST API itself, writing through the same writer.
     let rpc_ip = config.admin.as_ref().and_then(|a| a.rpc_listen_ip);
     let rpc_addr = config
         .revoker
@@ -168,7 +183,14 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
         }),
         _ => None,
     };
-    let (rpc_tx, rpc_rx) = mpsc::channel::<Result<Option<SocketAddr>, String>>();
+    let rest_addr = config
+        .admin
+        .as_ref()
+        .map(|a| SocketAddr::new(addr.ip(), a.port));
+    let rest_settings = config.revoker.clone();
+    let rest_shutdown = Arc::clone(&shutdown);
+    type Bound = (Option<SocketAddr>, Option<SocketAddr>);
+    let (rpc_tx, rpc_rx) = mpsc::channel::<Result<Bound, String>>();
     let admin = LocalExecutorBuilder::new(Placement::Unbound)
         .name("bloomgate-admin")
         .io_memory(IO_MEMORY)
@@ -182,16 +204,40 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                     return;
                 }
             };
-            let _ = rpc_tx.send(Ok(listener.as_ref().and_then(|l| l.local_addr().ok())));
+            let rest = match rest_addr.map(crate::revoker::bind) {
+                None => None,
+                Some(Ok(listener)) => Some(listener),
+                Some(Err(e)) => {
+                    let _ = rpc_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let local = |l: &glommio::net::TcpListener| l.local_addr().ok();
+            let _ = rpc_tx.send(Ok((
+                listener.as_ref().and_then(local),
+                rest.as_ref().and_then(local),
+            )));
             if let Some(core) = admin_core {
-                admin::core::run(core, listener).await;
+                admin::core::run_with(core, listener, |writer| {
+                    if let (Some(rest), Some(settings)) = (rest, rest_settings) {
+                        let service = admin::revoke::Service::new(
+                            std::rc::Rc::clone(writer),
+                            settings,
+                            unix_now,
+                            Arc::clone(&rest_shutdown),
+                        );
+                        glommio::spawn_local(crate::revoker::serve(rest, service, rest_shutdown))
+                            .detach();
+                    }
+                })
+                .await;
             }
         })
         .map_err(|e| RuntimeError::Executor {
             reason: e.to_string(),
             memlock,
         })?;
-    let rpc_bound = match rpc_rx.recv() {
+    let (rpc_bound, rest_bound) = match rpc_rx.recv() {
         Ok(Ok(bound)) => bound,
         Ok(Err(e)) => {
             shutdown.store(true, Ordering::Relaxed);
@@ -201,18 +247,26 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
             let _ = admin.join();
             return Err(RuntimeError::Listen(e));
         }
-        Err(_) => None,
+        Err(_) => (None, None),
     };
 
     let listen = bound.map_or_else(|| addr.to_string(), |a| a.to_string());
     eprintln!(
-        "bloomgate: listening on {listen} with {} data core(s) on CPUs {:?}, admin core on CPU {}, {} endpoint(s){}",
+        "bloomgate: listening on {listen} with {} data core(s) on CPUs {:?}, admin core on CPU {}, {} endpoint(s){}{}",
         plan.data.len(),
         plan.data,
         plan.admin,
         config.endpoints.len(),
-        rpc_bound.map_or_else(String::new, |a| format!(", rpc on {a}"))
+        rpc_bound.map_or_else(String::new, |a| format!(", rpc on {a}")),
+        rest_bound.map_or_else(String::new, |a| format!(", revoke API on {a}"))
     );
+    if let (Some(ready), Some(listen)) = (&options.ready, bound) {
+        let _ = ready.send(Ready {
+            listen,
+            rpc: rpc_bound,
+            rest: rest_bound,
+        });
+    }
     for handle in handles {
         let _ = handle.join();
     }

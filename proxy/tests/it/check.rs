@@ -218,19 +218,30 @@ fn a_missing_file_names_the_file() {
 }
 
 #[test]
-fn revoker_validates_before_saying_it_is_not_built_yet() {
-    let out = bloomgate(&["revoker", "-c", &example("revoker.json")], &[]);
-    assert_eq!(out.code, Some(2), "{out:?}");
+fn revoker_validates_then_binds_and_names_a_busy_address() {
+    // Both examples are valid Revoke Server configs; the port is taken, so each stops at bind.
+    let busy = std::net::TcpListener::bind("0.0.0.0:0").expect("bind");
+    let port = busy.local_addr().expect("addr").port().to_string();
+    for name in ["revoker.json", "gateway.json"] {
+        let out = bloomgate(&["revoker", "-c", &example(name), "--port", &port], &[]);
+        assert_eq!(out.code, Some(1), "{name}: {out:?}");
+        assert!(
+            out.stderr.contains(&format!("0.0.0.0:{port}")),
+            "{name}: {out:?}"
+        );
+    }
+    // Without an API key the REST API would be open: a config error, nothing bound.
+    let scratch = Scratch::new("revoker-no-key");
+    let path = scratch.file(
+        "r.json",
+        r#"{"version": 3, "extra_config": {"auth/revoker": {"N": 10, "P": 0.01, "TTL": 60}}}"#,
+    );
+    let out = bloomgate(&["revoker", "-c", &path], &[]);
+    assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
         out.stderr
-            .ends_with("bloomgate: 'revoker' is not available in this build yet\n"),
+            .starts_with("config error: extra_config.auth/revoker.revoke_server_api_key"),
         "{out:?}"
-    );
-    let out = bloomgate(&["revoker", "-c", &example("gateway.json")], &[]);
-    assert_eq!(
-        out.code,
-        Some(2),
-        "the gateway example is a valid Revoke Server config too: {out:?}"
     );
 }
 

@@ -21,14 +21,14 @@ use crate::support::{Gateway, Scratch, bloomgate, fixture, free_port};
 const SIM2: &str =
     "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
 
-fn sim2_secret() -> Vec<u8> {
+pub fn sim2_secret() -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(SIM2)
         .expect("base64url key")
 }
 
-fn now() -> u64 {
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -76,7 +76,7 @@ fn start(name: &str) -> (Backend, Gateway) {
 }
 
 /// Claims every test token starts from: valid for the playground endpoint.
-fn base_claims() -> Value {
+pub fn base_claims() -> Value {
     json!({
         "aud": "http://api.example.com",
         "iss": "https://krakend.io",
@@ -109,7 +109,7 @@ fn mint(alg: Algorithm, kid: Option<&str>, claims: &Value) -> String {
     encode(&header, claims, &EncodingKey::from_secret(&sim2_secret())).expect("encode")
 }
 
-fn token(claims: &Value) -> String {
+pub fn token(claims: &Value) -> String {
     mint(Algorithm::HS256, Some("sim2"), claims)
 }
 

@@ -7,5 +7,7 @@ mod check;
 mod client;
 mod jwt;
 mod proxy;
+mod revoker;
+mod rpc;
 mod support;
 mod usage;

@@ -46,11 +46,10 @@ fn usage_errors_exit_2_with_the_usage_on_stderr() {
 }
 
 #[test]
-fn demo_is_not_built_yet() {
-    let out = bloomgate(&["demo"], &[]);
-    assert_eq!(out.code, Some(2), "{out:?}");
-    assert_eq!(
-        out.stderr,
-        "bloomgate: 'demo' is not available in this build yet\n"
-    );
+fn demo_takes_only_a_port() {
+    for args in [&["demo", "--port", "http"][..], &["demo", "-c", "x.json"]] {
+        let out = bloomgate(args, &[]);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+        assert!(out.stderr.contains("\nusage:\n"), "{args:?}: {out:?}");
+    }
 }
