@@ -27,6 +27,8 @@ use crate::tokens::{self, CorePool};
 /// io_uring registered-buffer memory per executor: small, since the client reads into its own
 /// buffers, so that many executors fit the default 8 MiB `RLIMIT_MEMLOCK`.
 pub const IO_MEMORY: usize = 512 * 1024;
+/// How long an idle executor spins before it parks in the kernel.
+pub const SPIN_BEFORE_PARK: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Revoked tokens the target is polled with before the run.
 const REVOKE_SAMPLE: usize = 16;
@@ -421,6 +423,9 @@ fn core_thread(
     let executor = match LocalExecutorBuilder::new(Placement::Unbound)
         .name(&format!("loadtest-{}", plan.core))
         .io_memory(IO_MEMORY)
+        // The generator owns its CPU: spinning instead of parking between completions saves a
+        // wake-up per response (see docs/BENCHMARKS.md, loadtest beside wrk).
+        .spin_before_park(SPIN_BEFORE_PARK)
         .make()
     {
         Ok(executor) => executor,
