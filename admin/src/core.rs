@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bloom::{SweepProgress, Writer};
 use glommio::net::TcpListener;
 
+use crate::persist::store::SnapshotPolicy;
+use crate::persist::{Store, recover::Layout};
 use crate::register;
 use crate::rpc::server::{self, RpcState};
 use crate::settings::RevokerSettings;
@@ -33,6 +35,51 @@ pub struct AdminCore {
     pub advertise_ip: Option<IpAddr>,
     /// Set on SIGTERM/SIGINT.
     pub shutdown: Arc<AtomicBool>,
+    /// `bloomgate/persistence`, after recovery: where to continue the journal.
+    pub persistence: Option<Persistence>,
+}
+
+/// Where persistence continues after recovery (plain data: it crosses to the admin thread).
+#[derive(Debug, Clone)]
+pub struct Persistence {
+    /// The directory.
+    pub dir: std::path::PathBuf,
+    /// What recovery left on disk.
+    pub layout: Layout,
+    /// When snapshots are taken.
+    pub policy: SnapshotPolicy,
+    /// Take a snapshot at once (recovery passed over damage; supersede it).
+    pub snapshot_now: bool,
+}
+
+impl Persistence {
+    /// Opens the journal on the current executor for `writer`, starts the snapshot task, and
+    /// takes the first snapshot if asked to.
+    pub async fn start(
+        self,
+        writer: &Rc<RefCell<Writer>>,
+        shutdown: &Arc<AtomicBool>,
+    ) -> Result<Rc<Store>, crate::persist::PersistError> {
+        let epoch = writer.borrow().current_epoch();
+        let store = Store::open(&self.dir, self.layout, epoch, self.policy).await?;
+        if self.snapshot_now {
+            store.snapshot(writer).await?;
+        }
+        glommio::spawn_local(
+            Rc::clone(&store).snapshot_until(Rc::clone(writer), Arc::clone(shutdown)),
+        )
+        .detach();
+        Ok(store)
+    }
+}
+
+/// Flushes persistence at shutdown, logging a failure.
+pub async fn close_store(store: Option<Rc<Store>>, writer: &RefCell<Writer>) {
+    if let Some(store) = store
+        && let Err(e) = store.close(writer).await
+    {
+        eprintln!("bloomgate: persistence: error at shutdown: {e}");
+    }
 }
 
 /// Binds the RPC listener (call on the admin core's executor).
@@ -43,7 +90,7 @@ pub fn bind_rpc(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Runs the admin core until shutdown.
 pub async fn run(core: AdminCore, rpc: Option<TcpListener>) {
-    run_with(core, rpc, |_| {}).await;
+    run_with(core, rpc, |_, _| {}).await;
 }
 
 /// Runs the admin core until shutdown; `also` is called once on the admin core's executor with
@@ -52,15 +99,27 @@ pub async fn run(core: AdminCore, rpc: Option<TcpListener>) {
 pub async fn run_with(
     core: AdminCore,
     rpc: Option<TcpListener>,
-    also: impl FnOnce(&Rc<RefCell<Writer>>),
+    also: impl FnOnce(&Rc<RefCell<Writer>>, Option<&Rc<Store>>),
 ) {
     let AdminCore {
         writer,
         settings,
         advertise_ip,
         shutdown,
+        persistence,
     } = core;
     let writer = Rc::new(RefCell::new(writer));
+    let store = match persistence {
+        None => None,
+        Some(p) => match p.start(&writer, &shutdown).await {
+            Ok(store) => Some(store),
+            Err(e) => {
+                eprintln!("bloomgate: persistence: error: {e}; stopping");
+                shutdown.store(true, Ordering::Relaxed);
+                return;
+            }
+        },
+    };
     let rpc_port = rpc
         .as_ref()
         .and_then(|l| l.local_addr().ok())
@@ -70,7 +129,8 @@ pub async fn run_with(
             .api_key
             .as_ref()
             .map(|k| k.expose().as_bytes().to_vec());
-        let state = Rc::new(RpcState::new(Rc::clone(&writer), api_key, unix_now));
+        let state =
+            Rc::new(RpcState::new(Rc::clone(&writer), api_key, unix_now).with_store(store.clone()));
         glommio::spawn_local(server::serve(listener, state, Arc::clone(&shutdown))).detach();
     }
     if let (Some(url), Some(port)) = (settings.ping_url.clone(), rpc_port) {
@@ -83,8 +143,9 @@ pub async fn run_with(
         ))
         .detach();
     }
-    also(&writer);
+    also(&writer, store.as_ref());
     rotate_until(&writer, &shutdown).await;
+    close_store(store, &writer).await;
 }
 
 /// Keeps the generations rotated: at each epoch boundary, sweeps the one that left the window

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod core;
+pub mod persist;
 pub mod register;
 pub mod revoke;
 pub mod rpc;

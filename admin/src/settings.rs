@@ -156,4 +156,8 @@ pub struct PersistenceSettings {
     /// `dir`: where revocations are written (a relative path in the file is already resolved
     /// against the config file's directory). Not checked at load time.
     pub dir: PathBuf,
+    /// `ignore_corrupt` (default false): at start, pass over damaged files (a corrupt record
+    /// before the log's tail, a missing segment, no valid snapshot) with a log line instead of
+    /// refusing to start. Acknowledged revocations may then be lost.
+    pub ignore_corrupt: bool,
 }

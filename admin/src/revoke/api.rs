@@ -93,6 +93,10 @@ pub enum ApiError {
     /// 413: a body over its limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 503: the revocation could not be made durable (persistence failed: disk full, I/O
+    /// error). Nothing is acknowledged.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -105,6 +109,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => 405,
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
+            ApiError::Unavailable(_) => 503,
         }
     }
 

@@ -35,6 +35,8 @@ pub struct BatchRevoke {
     run: Vec<Vec<u8>>,
     run_bytes: usize,
     count: u64,
+    /// The newest journal ticket (persistence): waited on before the batch is acknowledged.
+    ticket: Option<crate::persist::Ticket>,
 }
 
 impl BatchRevoke {
@@ -47,6 +49,7 @@ impl BatchRevoke {
             run: Vec::with_capacity(RUN_KEYS),
             run_bytes: 0,
             count: 0,
+            ticket: None,
         }
     }
 
@@ -61,7 +64,7 @@ impl BatchRevoke {
             })
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         if self.run.len() >= RUN_KEYS || self.run_bytes >= RUN_BYTES {
-            self.flush().await;
+            self.flush().await?;
         }
         Ok(())
     }
@@ -76,15 +79,19 @@ impl BatchRevoke {
                 run.push(k);
             })
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        self.flush().await;
+        self.flush().await?;
+        // Acknowledged only once every line is in the synced journal.
+        self.service.durable(self.ticket).await?;
         Ok(self.count)
     }
 
-    async fn flush(&mut self) {
+    async fn flush(&mut self) -> Result<(), ApiError> {
         if self.run.is_empty() {
-            return;
+            return Ok(());
         }
-        self.service.revoke(&self.run);
+        if let Some(ticket) = self.service.revoke(&self.run)? {
+            self.ticket = Some(ticket);
+        }
         self.count += self.run.len() as u64;
         self.run.clear();
         self.run_bytes = 0;
@@ -92,5 +99,6 @@ impl BatchRevoke {
         while self.service.max_queued_bytes() > QUEUE_BYTES / 2 && began.elapsed() < MAX_STALL {
             glommio::timer::sleep(Duration::from_millis(2)).await;
         }
+        Ok(())
     }
 }

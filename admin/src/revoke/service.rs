@@ -26,6 +26,7 @@ use super::api::{ApiError, ApiKeyCheck, Reply, Route, filter_key};
 use super::batch::BatchRevoke;
 use super::json::{self, Registration, StatusView};
 use super::registry::{Registered, Registry};
+use crate::persist::{Store, Ticket};
 use crate::rpc::async_client::{AddFrames, AsyncClient};
 use crate::rpc::client::ClientError;
 use crate::settings::RevokerSettings;
@@ -65,16 +66,20 @@ pub struct Service {
     next_frame_id: Cell<u64>,
     clock: fn() -> u64,
     shutdown: Arc<AtomicBool>,
+    /// `bloomgate/persistence`: a revocation is acknowledged once it is in the synced journal.
+    store: Option<Rc<Store>>,
 }
 
 impl Service {
     /// A server writing through `writer` (its own filter, or a gateway's in one-node mode).
-    /// `clock` gives unix seconds.
+    /// `clock` gives unix seconds. With a `store`, revocations are journaled and acknowledged
+    /// only once durable.
     pub fn new(
         writer: Rc<RefCell<Writer>>,
         settings: RevokerSettings,
         clock: fn() -> u64,
         shutdown: Arc<AtomicBool>,
+        store: Option<Rc<Store>>,
     ) -> Rc<Service> {
         let key = settings.api_key.as_ref().map(|k| k.expose().as_bytes());
         Rc::new(Service {
@@ -88,6 +93,7 @@ impl Service {
             next_frame_id: Cell::new(1),
             clock,
             shutdown,
+            store,
         })
     }
 
@@ -108,10 +114,10 @@ impl Service {
     pub async fn handle(self: &Rc<Self>, route: Route, body: &[u8], peer: Option<IpAddr>) -> Reply {
         let result = match route {
             Route::Health => Ok(Reply::json(200, "{\"status\":\"ok\"}".into())),
-            Route::Revoke { key, value } => {
-                self.revoke(&[filter_key(&key, &value)]);
-                Ok(Reply::empty(201))
-            }
+            Route::Revoke { key, value } => match self.revoke(&[filter_key(&key, &value)]) {
+                Ok(ticket) => self.durable(ticket).await.map(|()| Reply::empty(201)),
+                Err(e) => Err(e),
+            },
             Route::Check { key, value } => Ok(self.check(filter_key(&key, &value)).await),
             Route::RevokeBatch { .. } => Err(ApiError::BadRequest(
                 "a batch is read by Service::batch".into(),
@@ -136,18 +142,48 @@ impl Service {
         BatchRevoke::new(Rc::clone(self), key)
     }
 
-    /// Revokes `keys` here and queues them for every instance.
-    pub fn revoke<K: AsRef<[u8]>>(&self, keys: &[K]) {
+    /// Revokes `keys` here, journals them (with persistence) and queues them for every
+    /// instance. Acknowledge only after [`Service::durable`] of the ticket. A journal that has
+    /// failed refuses before anything is applied.
+    pub fn revoke<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Option<Ticket>, ApiError> {
+        if let Some(store) = &self.store {
+            store
+                .check()
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        }
         if keys.is_empty() {
-            return;
+            return Ok(None);
         }
         let now = (self.clock)();
         self.writer
             .borrow_mut()
             .insert_batch(keys.iter().map(AsRef::as_ref), now);
-        if self.registry.borrow().is_empty() {
-            return;
+        let ticket = match &self.store {
+            Some(store) => Some(
+                store
+                    .append(keys, now)
+                    .map_err(|e| ApiError::Unavailable(e.to_string()))?,
+            ),
+            None => None,
+        };
+        if !self.registry.borrow().is_empty() {
+            self.fan_out(keys);
         }
+        Ok(ticket)
+    }
+
+    /// Waits until a revocation's journal records are synced (at once without persistence).
+    pub async fn durable(&self, ticket: Option<Ticket>) -> Result<(), ApiError> {
+        match (&self.store, ticket) {
+            (Some(store), Some(ticket)) => store
+                .durable(ticket)
+                .await
+                .map_err(|e| ApiError::Unavailable(e.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    fn fan_out<K: AsRef<[u8]>>(&self, keys: &[K]) {
         let id = self.next_frame_id.get();
         let frames = AddFrames::encode(keys, id);
         self.next_frame_id.set(id + frames.frames() as u64);

@@ -20,6 +20,7 @@ use rkyv::util::AlignedVec;
 use super::auth;
 use super::frame::{self, Decoded, HEADER_LEN, MAX_PAYLOAD};
 use super::message::{self, ArchivedRequest, Response, Status};
+use crate::persist::{Store, Ticket};
 
 /// Time a client has to answer the challenge.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,6 +43,9 @@ pub struct RpcState {
     pub api_key: Option<Vec<u8>>,
     /// Unix seconds now (a parameter so tests can move time).
     pub clock: fn() -> u64,
+    /// `bloomgate/persistence`: an `Add` is answered once its keys are in the synced journal;
+    /// a merged `Sync` once a snapshot holding it is written.
+    pub store: Option<Rc<Store>>,
     connections: Cell<usize>,
 }
 
@@ -56,8 +60,15 @@ impl RpcState {
             writer,
             api_key,
             clock,
+            store: None,
             connections: Cell::new(0),
         }
+    }
+
+    /// Journals what this server applies (persistence).
+    pub fn with_store(mut self, store: Option<Rc<Store>>) -> RpcState {
+        self.store = store;
+        self
     }
 }
 
@@ -110,6 +121,10 @@ pub enum ConnectionEnd {
     /// The hello was missing or wrong.
     #[error("authentication failed")]
     Unauthenticated,
+    /// What was applied could not be made durable: the connection is closed unanswered, so
+    /// nothing is acknowledged.
+    #[error("persistence: {0}")]
+    Persist(String),
 }
 
 /// A snapshot being received in pieces.
@@ -129,6 +144,10 @@ struct Connection {
     scratch: AlignedVec<16>,
     wbuf: AlignedVec<16>,
     sync: Option<PendingSync>,
+    /// The newest journal ticket of the answers in `wbuf`.
+    ticket: Option<Ticket>,
+    /// A sync was merged: snapshot before answering.
+    merged: bool,
 }
 
 impl Connection {
@@ -142,6 +161,8 @@ impl Connection {
             scratch: AlignedVec::new(),
             wbuf: AlignedVec::new(),
             sync: None,
+            ticket: None,
+            merged: false,
         }
     }
 
@@ -165,8 +186,29 @@ impl Connection {
                 };
             }
             self.consume(start);
+            self.make_durable(state).await?;
             self.flush().await?;
         }
+    }
+
+    /// With persistence: waits until what the buffered answers acknowledge is on disk.
+    async fn make_durable(&mut self, state: &RpcState) -> Result<(), ConnectionEnd> {
+        let Some(store) = &state.store else {
+            return Ok(());
+        };
+        if std::mem::take(&mut self.merged) {
+            store
+                .snapshot(&state.writer)
+                .await
+                .map_err(|e| ConnectionEnd::Persist(e.to_string()))?;
+        }
+        if let Some(ticket) = self.ticket.take() {
+            store
+                .durable(ticket)
+                .await
+                .map_err(|e| ConnectionEnd::Persist(e.to_string()))?;
+        }
+        Ok(())
     }
 
     async fn authenticate(
@@ -206,11 +248,29 @@ impl Connection {
                 message: "already authenticated".into(),
             },
             ArchivedRequest::Add { id, keys } => {
+                if let Some(Err(e)) = state.store.as_ref().map(|s| s.check()) {
+                    return Ok(Response::Error {
+                        id: id.to_native(),
+                        message: e.to_string(),
+                    });
+                }
                 let count = keys.len() as u64;
                 let new = state
                     .writer
                     .borrow_mut()
                     .insert_batch(keys.iter().map(|k| k.as_slice()), now);
+                if let Some(store) = &state.store {
+                    let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+                    match store.append(&keys, now) {
+                        Ok(ticket) => self.ticket = Some(ticket),
+                        Err(e) => {
+                            return Ok(Response::Error {
+                                id: id.to_native(),
+                                message: e.to_string(),
+                            });
+                        }
+                    }
+                }
                 Response::Added {
                     id: id.to_native(),
                     count,
@@ -240,6 +300,7 @@ impl Connection {
                 let (id, total, offset) = (id.to_native(), total.to_native(), offset.to_native());
                 let bytes = bytes.as_slice();
                 let response = receive_sync(&mut self.sync, state, id, total, offset, bytes, now);
+                self.merged |= matches!(response, Response::Synced { .. });
                 return Ok(response);
             }
         })

@@ -92,8 +92,9 @@ fn a_dead_instance_delays_no_one() {
                 settings(),
                 now,
                 Arc::clone(&shutdown),
+                None,
             );
-            service.revoke(&[b"jti-before"]);
+            service.revoke(&[b"jti-before"]).expect("revoke");
             for addr in [dead, live[0].0, live[1].0] {
                 let reply = service
                     .handle(Route::Register, registration(addr).as_bytes(), None)
@@ -112,7 +113,7 @@ fn a_dead_instance_delays_no_one() {
                 assert!(shared.contains(b"jti-before"));
             }
             // Pushed at once to both, whatever the dead one does.
-            service.revoke(&[b"jti-after"]);
+            service.revoke(&[b"jti-after"]).expect("revoke");
             let took = wait_for(Duration::from_secs(1), || {
                 live.iter().all(|(_, s)| s.contains(b"jti-after"))
             })

@@ -158,8 +158,13 @@ pub(crate) fn persistence_settings(
     if dir.is_empty() {
         return Err(node.error("must not be empty"));
     }
+    let ignore_corrupt = match obj.get("ignore_corrupt")? {
+        None => false,
+        Some(node) => node.bool()?,
+    };
     Ok(PersistenceSettings {
         dir: base_dir.join(dir),
+        ignore_corrupt,
     })
 }
 

@@ -84,20 +84,15 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             "the revoke server needs this section".into(),
         ));
     };
-    if config.persistence.is_some() {
-        eprintln!(
-            "bloomgate: warning: extra_config.bloomgate/persistence is not implemented by the revoke server in this build: its filter is kept in memory only"
-        );
-    }
     let memlock = memlock::raise(IO_MEMORY as u64 + (1 << 20));
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&shutdown))
             .map_err(RuntimeError::Signals)?;
     }
-    let (shared, writer) =
-        bloom::Revocations::new(settings.geometry, settings.ttl_secs(), unix_now())
-            .map_err(|e| RuntimeError::Filter(e.to_string()))?;
+    // Recovered (with persistence) before the REST port is bound.
+    let (shared, writer, persistence) =
+        crate::runtime::filter(&settings, config.persistence.as_ref())?;
     drop(shared);
     let addr = config.listen_addr();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, String>>();
@@ -121,9 +116,25 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
                     return;
                 }
             };
-            let _ = ready_tx.send(listener.local_addr().map_err(|e| e.to_string()));
             let writer = Rc::new(RefCell::new(writer));
-            let service = Service::new(Rc::clone(&writer), settings, unix_now, Arc::clone(&stop));
+            let store = match persistence {
+                None => None,
+                Some(p) => match p.start(&writer, &stop).await {
+                    Ok(store) => Some(store),
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("bloomgate/persistence: {e}")));
+                        return;
+                    }
+                },
+            };
+            let _ = ready_tx.send(listener.local_addr().map_err(|e| e.to_string()));
+            let service = Service::new(
+                Rc::clone(&writer),
+                settings,
+                unix_now,
+                Arc::clone(&stop),
+                store.clone(),
+            );
             let rotation = Rc::clone(&writer);
             let rotation_stop = Arc::clone(&stop);
             glommio::spawn_local(async move {
@@ -131,6 +142,7 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             })
             .detach();
             serve(listener, service, stop).await;
+            admin::core::close_store(store, &writer).await;
         })
         .map_err(|e| RuntimeError::Executor {
             reason: e.to_string(),

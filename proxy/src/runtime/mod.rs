@@ -70,6 +70,9 @@ pub enum RuntimeError {
     /// The bloom filter could not be built.
     #[error("extra_config.auth/revoker: {0}")]
     Filter(String),
+    /// `bloomgate/persistence`: the kept state could not be recovered.
+    #[error("bloomgate/persistence: {0}")]
+    Persistence(String),
     /// Something the config names cannot be used (a JWK file without a usable key...). Prints
     /// as `config error: <field>: <why>`, like any config error.
     #[error(transparent)]
@@ -87,12 +90,13 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
         signal_hook::flag::register(signal, Arc::clone(&shutdown))
             .map_err(RuntimeError::Signals)?;
     }
+    // With persistence, the filter is recovered before any listener is bound: a restarted
+    // gateway rejects revoked tokens from its first request.
+    let mut persistence = None;
     let revocations = match &config.revoker {
         Some(settings) => {
-            let now = unix_now();
-            let (shared, writer) =
-                bloom::Revocations::new(settings.geometry, settings.ttl_secs(), now)
-                    .map_err(|e| RuntimeError::Filter(e.to_string()))?;
+            let (shared, writer, kept) = filter(settings, config.persistence.as_ref())?;
+            persistence = kept;
             Some((shared, writer))
         }
         None => None,
@@ -180,6 +184,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
             settings: settings.clone(),
             advertise_ip: rpc_ip,
             shutdown: Arc::clone(&shutdown),
+            persistence,
         }),
         _ => None,
     };
@@ -218,13 +223,14 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                 rest.as_ref().and_then(local),
             )));
             if let Some(core) = admin_core {
-                admin::core::run_with(core, listener, |writer| {
+                admin::core::run_with(core, listener, |writer, store| {
                     if let (Some(rest), Some(settings)) = (rest, rest_settings) {
                         let service = admin::revoke::Service::new(
                             std::rc::Rc::clone(writer),
                             settings,
                             unix_now,
                             Arc::clone(&rest_shutdown),
+                            store.cloned(),
                         );
                         glommio::spawn_local(crate::revoker::serve(rest, service, rest_shutdown))
                             .detach();
@@ -274,6 +280,52 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
     let _ = admin.join();
     eprintln!("bloomgate: stopped");
     Ok(())
+}
+
+/// The filter of `settings`: recovered from `persistence` when configured (logging what was
+/// done), else empty. Returns where persistence continues.
+pub fn filter(
+    settings: &admin::settings::RevokerSettings,
+    persistence: Option<&admin::settings::PersistenceSettings>,
+) -> Result<
+    (
+        Arc<bloom::Revocations>,
+        bloom::Writer,
+        Option<admin::core::Persistence>,
+    ),
+    RuntimeError,
+> {
+    let now = unix_now();
+    let Some(p) = persistence else {
+        let (shared, writer) = bloom::Revocations::new(settings.geometry, settings.ttl_secs(), now)
+            .map_err(|e| RuntimeError::Filter(e.to_string()))?;
+        return Ok((shared, writer, None));
+    };
+    let began = std::time::Instant::now();
+    let options = admin::persist::RecoverOptions {
+        geometry: settings.geometry,
+        ttl: settings.ttl_secs(),
+        now,
+        ignore_corrupt: p.ignore_corrupt,
+    };
+    let recovered = admin::persist::recover::recover(&p.dir, &options)
+        .map_err(|e| RuntimeError::Persistence(e.to_string()))?;
+    for note in &recovered.report.notes {
+        eprintln!("bloomgate: persistence: warning: {note}");
+    }
+    eprintln!(
+        "bloomgate: persistence: recovered {} in {} ms from {}",
+        recovered.report,
+        began.elapsed().as_millis(),
+        p.dir.display()
+    );
+    let kept = admin::core::Persistence {
+        dir: p.dir.clone(),
+        layout: recovered.layout,
+        policy: admin::persist::store::SnapshotPolicy::default(),
+        snapshot_now: recovered.report.corrupt_ignored,
+    };
+    Ok((recovered.shared, recovered.writer, Some(kept)))
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it).

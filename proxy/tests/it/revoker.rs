@@ -809,3 +809,217 @@ fn the_demo_runs_what_it_prints() {
     let _ = child.wait();
     assert_eq!(statuses, [200, 201, 401], "{text}");
 }
+
+/// A tiny seeded generator (xorshift64*), so a failing run can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// `POST /tokens/jti/{value}` on a new connection; `None` when the server is gone.
+fn try_revoke(addr: SocketAddr, value: &str) -> Option<u16> {
+    use std::io::{Read as _, Write as _};
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request = format!(
+        "POST /tokens/jti/{value} HTTP/1.1\r\nHost: r\r\nAuthorization: bearer {KEY}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let status = response.get(9..12)?;
+    std::str::from_utf8(status).ok()?.parse().ok()
+}
+
+fn persistent_revoker(round: usize, state: &str) -> Node {
+    let scratch = Scratch::new(&format!("persist-revoker-{round}"));
+    let config = format!(
+        r#"{{"version": 3, "port": 0, "extra_config": {{"auth/revoker": {{{}}},
+            "bloomgate/persistence": {{"dir": "{state}"}}}}}}"#,
+        revoker_section("")
+    );
+    let path = scratch.file("revoker.json", &config);
+    Node::start(
+        scratch,
+        &["revoker", "-c", &path, "--port", "0"],
+        "bloomgate: revoke server listening on ",
+    )
+}
+
+#[test]
+fn every_acknowledged_revocation_survives_kill_9_of_the_revoker() {
+    let _serial = serial();
+    let state = Scratch::new("persist-revoker-state");
+    let marker = state.file("keep", "");
+    let dir = std::path::Path::new(&marker)
+        .parent()
+        .expect("state dir")
+        .join("state")
+        .display()
+        .to_string();
+    let mut rng = Rng(0x5eed_0007);
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let began = Instant::now();
+    for round in 0..10 {
+        if began.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        let mut node = persistent_revoker(round, &dir);
+        let api = node.addr();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clients: Vec<_> = (0..4)
+            .map(|c| {
+                let (acked, stop) = (Arc::clone(&acked), Arc::clone(&stop));
+                std::thread::spawn(move || {
+                    let mut i = 0;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let value = format!("r{round}-c{c}-{i}");
+                        i += 1;
+                        if try_revoke(api, &value) == Some(201) {
+                            acked.lock().unwrap_or_else(|e| e.into_inner()).push(value);
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100 + rng.below(900)));
+        node.kill9();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for client in clients {
+            client.join().expect("client");
+        }
+    }
+    let node = persistent_revoker(99, &dir);
+    let acked = acked.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert!(
+        acked.len() > 100,
+        "only {} revocations acknowledged",
+        acked.len()
+    );
+    for value in &acked {
+        let response = rest(
+            node.addr(),
+            "GET",
+            &format!("/tokens/jti/{value}"),
+            Some(KEY),
+            b"",
+        );
+        assert_eq!(response.status, 200, "{}", response.text());
+        let hits = json_body(&response)["hits"].clone();
+        assert!(
+            hits.as_array()
+                .is_some_and(|h| h.iter().any(|v| v == "revoker")),
+            "{value} was acknowledged but is not revoked after restart; stderr:\n{}",
+            node.stderr()
+        );
+    }
+    assert!(
+        node.stderr().contains("persistence: recovered"),
+        "{}",
+        node.stderr()
+    );
+}
+
+fn persistent_gateway(round: usize, state: &str, rpc_port: u16) -> Node {
+    let scratch = Scratch::new(&format!("persist-gateway-{round}"));
+    let config = format!(
+        r#"{{"version": 3, "port": 0, "endpoints": [],
+  "extra_config": {{"auth/revoker": {{{section}}}, "bloomgate/persistence": {{"dir": "{state}"}}}}}}"#,
+        section = revoker_section(""),
+    );
+    let path = scratch.file("gateway.json", &config);
+    let rpc = rpc_port.to_string();
+    Node::start(
+        scratch,
+        &[
+            "run",
+            "-c",
+            &path,
+            "--port",
+            "0",
+            "--rpc-port",
+            &rpc,
+            "--cores",
+            "1",
+        ],
+        "bloomgate: listening on ",
+    )
+}
+
+#[test]
+fn every_acknowledged_rpc_add_survives_kill_9_of_the_gateway() {
+    let _serial = serial();
+    let state = Scratch::new("persist-gateway-state");
+    let marker = state.file("keep", "");
+    let dir = std::path::Path::new(&marker)
+        .parent()
+        .expect("state dir")
+        .join("state")
+        .display()
+        .to_string();
+    let mut rng = Rng(0x5eed_0011);
+    let acked = Arc::new(Mutex::new(Vec::<Vec<u8>>::new()));
+    let began = Instant::now();
+    for round in 0..6 {
+        if began.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        let rpc_port = free_port();
+        let mut node = persistent_gateway(round, &dir, rpc_port);
+        let rpc = SocketAddr::from(([127, 0, 0, 1], rpc_port));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (acked2, stop2) = (Arc::clone(&acked), Arc::clone(&stop));
+        let client = std::thread::spawn(move || {
+            let Ok(mut client) = RpcClient::connect(ClientConfig {
+                addr: rpc,
+                api_key: Some(KEY.as_bytes().to_vec()),
+                timeout: Duration::from_secs(2),
+                retries: 0,
+            }) else {
+                return;
+            };
+            let mut i = 0;
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                let keys: Vec<Vec<u8>> = (0..8)
+                    .map(|k| format!("jti-g{round}-{i}-{k}").into_bytes())
+                    .collect();
+                i += 1;
+                let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+                match client.add(&refs) {
+                    Ok(_) => acked2
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(keys),
+                    Err(_) => return,
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(200 + rng.below(800)));
+        node.kill9();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        client.join().expect("client");
+    }
+    let rpc_port = free_port();
+    let _node = persistent_gateway(99, &dir, rpc_port);
+    let rpc = SocketAddr::from(([127, 0, 0, 1], rpc_port));
+    let acked = acked.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert!(acked.len() > 100, "only {} keys acknowledged", acked.len());
+    for chunk in acked.chunks(1000) {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        let hits = rpc_check(rpc, &refs);
+        for (key, hit) in chunk.iter().zip(hits) {
+            assert!(
+                hit,
+                "{} acknowledged but not revoked after restart",
+                String::from_utf8_lossy(key)
+            );
+        }
+    }
+}

@@ -304,10 +304,14 @@ fn admin_and_persistence_sections() {
     );
     let config = load(&json).unwrap();
     assert_eq!(config.admin.unwrap().rpc_listen_ip, None);
-    assert_eq!(
-        config.persistence.unwrap().dir,
-        PathBuf::from("/var/lib/bg")
+    let persistence = config.persistence.unwrap();
+    assert_eq!(persistence.dir, PathBuf::from("/var/lib/bg"));
+    assert!(!persistence.ignore_corrupt, "off by default");
+    let json = format!(
+        r#"{{"version": 3, "extra_config": {{"auth/revoker": {{{REVOKER}}},
+            "bloomgate/persistence": {{"dir": "s", "ignore_corrupt": true}}}}}}"#
     );
+    assert!(load(&json).unwrap().persistence.unwrap().ignore_corrupt);
 }
 
 #[test]
@@ -337,6 +341,10 @@ fn bad_admin_and_persistence_sections() {
         (
             r#""bloomgate/persistence": {"dir": 1}"#,
             "extra_config.bloomgate/persistence.dir: expected a string, got a number (1)",
+        ),
+        (
+            r#""bloomgate/persistence": {"dir": "s", "ignore_corrupt": "yes"}"#,
+            "extra_config.bloomgate/persistence.ignore_corrupt: expected a boolean, got a string (\"yes\")",
         ),
         (
             r#""bloomgate/persistence": true"#,

@@ -1,0 +1,292 @@
+//! The revocation log with group commit, on the admin core's executor.
+//!
+//! [`Journal::append`] encodes records into an in-memory buffer and returns a [`Ticket`] at
+//! once; one flusher task writes what is buffered (at most [`MAX_WRITE`] bytes a write),
+//! `fdatasync`s, and wakes every waiter whose records that covered. Revocations arriving while
+//! a sync runs share the next one. Files are glommio `BufferedFile`s: writes and syncs go
+//! through io_uring and never block the executor.
+//!
+//! **Failure policy:** a failed write or sync (disk full, I/O error) fails every waiter and
+//! every later append: the journal refuses writes until the process restarts. After a failed
+//! `fdatasync` the kernel may have dropped the dirty pages, so nothing written since the last
+//! good sync can be trusted; a restart recovers from what is on disk (truncating the cut tail)
+//! and starts a new segment.
+//!
+//! Segments: [`Journal::switch`] queues a new file; records appended before it go to the old
+//! file, records after it to the new one (the snapshot taken at that instant covers the old).
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::path::Path;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+use glommio::io::{BufferedFile, OpenOptions};
+
+use super::record;
+
+/// The most bytes written (then synced) in one go. A crash can only cut the last write, so
+/// recovery treats damage within this many bytes of a segment's end as a torn tail.
+pub const MAX_WRITE: usize = 4 << 20;
+/// Bytes at the end of the last segment that may be a torn write: one write of
+/// [`MAX_WRITE`] plus one append that overflowed it.
+pub const TORN_LIMIT: usize = MAX_WRITE + 2 * record::size(record::MAX_KEY);
+
+/// A position in the journal: durable once every record appended up to it is synced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
+/// Why the journal cannot take or keep a revocation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JournalError {
+    /// A write or a sync failed; nothing is accepted until a restart.
+    #[error("persistence failed, revocations are refused until a restart: {0}")]
+    Failed(String),
+    /// The process is shutting down.
+    #[error("shutting down: revocations are no longer accepted")]
+    Closed,
+}
+
+enum Chunk {
+    /// Encoded records; `last` is the ticket of the newest.
+    Records { bytes: Vec<u8>, last: u64 },
+    /// Continue in this (new, empty) file.
+    Switch(BufferedFile),
+}
+
+#[derive(Default)]
+struct Inner {
+    chunks: VecDeque<Chunk>,
+    /// Tickets handed out (one per append).
+    appended: u64,
+    /// Every ticket up to this one is synced.
+    durable: u64,
+    /// Records appended since the start.
+    records: u64,
+    failed: Option<String>,
+    closing: bool,
+    flusher: Option<Waker>,
+    waiters: Vec<Waker>,
+}
+
+/// The log. Lives on one executor (`Rc`).
+pub struct Journal {
+    inner: RefCell<Inner>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.inner.borrow();
+        f.debug_struct("Journal")
+            .field("appended", &inner.appended)
+            .field("durable", &inner.durable)
+            .field("failed", &inner.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates a new, empty segment file (it must not exist).
+pub async fn create_segment(path: &Path) -> Result<BufferedFile, String> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .buffered_open(path)
+        .await
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))
+}
+
+impl Journal {
+    /// A journal appending to `file` (empty), with its flusher task spawned on the current
+    /// executor.
+    pub fn start(file: BufferedFile) -> Rc<Journal> {
+        let journal = Rc::new(Journal {
+            inner: RefCell::new(Inner::default()),
+        });
+        glommio::spawn_local(flush_loop(Rc::clone(&journal), file)).detach();
+        journal
+    }
+
+    /// `Err` once the journal has failed, or is closing (shutdown).
+    pub fn check(&self) -> Result<(), JournalError> {
+        let inner = self.inner.borrow();
+        match &inner.failed {
+            Some(reason) => Err(JournalError::Failed(reason.clone())),
+            None if inner.closing => Err(JournalError::Closed),
+            None => Ok(()),
+        }
+    }
+
+    /// Records appended since the start.
+    pub fn records(&self) -> u64 {
+        self.inner.borrow().records
+    }
+
+    /// Buffers the records of `keys` revoked at `time`; wait on the ticket with
+    /// [`Journal::durable`] before acknowledging them.
+    pub fn append<K: AsRef<[u8]>>(&self, keys: &[K], time: u64) -> Result<Ticket, JournalError> {
+        self.check()?;
+        let mut inner = self.inner.borrow_mut();
+        if keys.is_empty() {
+            return Ok(Ticket(inner.appended));
+        }
+        inner.appended += 1;
+        inner.records += keys.len() as u64;
+        let last = inner.appended;
+        let size: usize = keys.iter().map(|k| record::size(k.as_ref().len())).sum();
+        let fits = matches!(inner.chunks.back(), Some(Chunk::Records { bytes, .. }) if bytes.len() + size <= MAX_WRITE);
+        if !fits {
+            inner.chunks.push_back(Chunk::Records {
+                bytes: Vec::with_capacity(size.max(64 * 1024)),
+                last,
+            });
+        }
+        if let Some(Chunk::Records {
+            bytes,
+            last: newest,
+        }) = inner.chunks.back_mut()
+        {
+            for key in keys {
+                record::encode(bytes, time, key.as_ref());
+            }
+            *newest = last;
+        }
+        let flusher = inner.flusher.take();
+        drop(inner);
+        if let Some(waker) = flusher {
+            waker.wake();
+        }
+        Ok(Ticket(last))
+    }
+
+    /// Waits until every record up to `ticket` is on disk (synced).
+    pub async fn durable(&self, ticket: Ticket) -> Result<(), JournalError> {
+        futures_lite::future::poll_fn(|cx| {
+            let mut inner = self.inner.borrow_mut();
+            if inner.durable >= ticket.0 {
+                return Poll::Ready(Ok(()));
+            }
+            if let Some(reason) = &inner.failed {
+                return Poll::Ready(Err(JournalError::Failed(reason.clone())));
+            }
+            inner.waiters.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// The ticket of the newest append.
+    pub fn last(&self) -> Ticket {
+        Ticket(self.inner.borrow().appended)
+    }
+
+    /// Records appended after this call go to `file` (a new, empty segment).
+    pub fn switch(&self, file: BufferedFile) -> Result<(), JournalError> {
+        self.check()?;
+        let mut inner = self.inner.borrow_mut();
+        inner.chunks.push_back(Chunk::Switch(file));
+        let flusher = inner.flusher.take();
+        drop(inner);
+        if let Some(waker) = flusher {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Writes and syncs everything appended, then stops the flusher.
+    pub async fn close(&self) -> Result<(), JournalError> {
+        let last = {
+            let mut inner = self.inner.borrow_mut();
+            inner.closing = true;
+            if let Some(waker) = inner.flusher.take() {
+                waker.wake();
+            }
+            inner.appended
+        };
+        self.durable(Ticket(last)).await
+    }
+
+    fn fail(&self, reason: String) {
+        let waiters = {
+            let mut inner = self.inner.borrow_mut();
+            inner.failed = Some(reason);
+            inner.chunks.clear();
+            std::mem::take(&mut inner.waiters)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    fn synced(&self, last: u64) {
+        let waiters = {
+            let mut inner = self.inner.borrow_mut();
+            inner.durable = inner.durable.max(last);
+            std::mem::take(&mut inner.waiters)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// The flusher: one chunk at a time, written then synced.
+async fn flush_loop(journal: Rc<Journal>, mut file: BufferedFile) {
+    let mut pos = 0u64;
+    loop {
+        let next = futures_lite::future::poll_fn(|cx| {
+            let mut inner = journal.inner.borrow_mut();
+            if let Some(chunk) = inner.chunks.pop_front() {
+                Poll::Ready(Some(chunk))
+            } else if inner.closing || inner.failed.is_some() {
+                Poll::Ready(None)
+            } else {
+                inner.flusher = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await;
+        match next {
+            None => {
+                let _ = file.close().await;
+                return;
+            }
+            Some(Chunk::Records { bytes, last }) => {
+                let result = match write_all(&file, bytes, pos).await {
+                    Ok(written) => {
+                        pos += written;
+                        file.fdatasync().await.map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(()) => journal.synced(last),
+                    Err(reason) => {
+                        eprintln!(
+                            "bloomgate: persistence: error: {reason}; refusing revocations until a restart"
+                        );
+                        journal.fail(reason);
+                        let _ = file.close().await;
+                        return;
+                    }
+                }
+            }
+            Some(Chunk::Switch(next)) => {
+                let old = std::mem::replace(&mut file, next);
+                pos = 0;
+                let _ = old.close().await;
+            }
+        }
+    }
+}
+
+/// Writes `bytes` at `pos`. A short write (disk full) is a failure: the journal stops, and
+/// recovery treats the cut record as a torn tail.
+async fn write_all(file: &BufferedFile, bytes: Vec<u8>, pos: u64) -> Result<u64, String> {
+    let total = bytes.len();
+    let written = file.write_at(bytes, pos).await.map_err(|e| e.to_string())?;
+    if written < total {
+        return Err(format!(
+            "short write: {written} of {total} bytes (is the disk full?)"
+        ));
+    }
+    Ok(total as u64)
+}
+
+#[cfg(test)]
+mod tests;
