@@ -89,18 +89,25 @@ pub fn bind_rpc(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Runs the admin core until shutdown.
-pub async fn run(core: AdminCore, rpc: Option<TcpListener>) {
-    run_with(core, rpc, |_, _| {}).await;
+///
+/// # Errors
+/// As [`run_with`].
+pub async fn run(core: AdminCore, rpc: Option<TcpListener>) -> Result<(), String> {
+    run_with(core, rpc, |_, _| {}).await
 }
 
 /// Runs the admin core until shutdown; `also` is called once on the admin core's executor with
 /// the filter's writer, to start more tasks that write through it (one-node mode: the Revoke
 /// Server REST API, `crate::revoke`).
+///
+/// # Errors
+/// The persistence store could not be opened: the whole process is asked to stop (the shutdown
+/// flag is set) and the reason returned, so that the gateway exits non-zero.
 pub async fn run_with(
     core: AdminCore,
     rpc: Option<TcpListener>,
     also: impl FnOnce(&Rc<RefCell<Writer>>, Option<&Rc<Store>>),
-) {
+) -> Result<(), String> {
     let AdminCore {
         writer,
         settings,
@@ -114,9 +121,8 @@ pub async fn run_with(
         Some(p) => match p.start(&writer, &shutdown).await {
             Ok(store) => Some(store),
             Err(e) => {
-                eprintln!("bloomgate: persistence: error: {e}; stopping");
                 shutdown.store(true, Ordering::Relaxed);
-                return;
+                return Err(e.to_string());
             }
         },
     };
@@ -146,6 +152,7 @@ pub async fn run_with(
     also(&writer, store.as_ref());
     rotate_until(&writer, &shutdown).await;
     close_store(store, &writer).await;
+    Ok(())
 }
 
 /// Keeps the generations rotated: at each epoch boundary, sweeps the one that left the window

@@ -206,7 +206,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                 Some(Ok(listener)) => Some(listener),
                 Some(Err(e)) => {
                     let _ = rpc_tx.send(Err(e.to_string()));
-                    return;
+                    return Ok(());
                 }
             };
             let rest = match rest_addr.map(crate::revoker::bind) {
@@ -214,7 +214,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                 Some(Ok(listener)) => Some(listener),
                 Some(Err(e)) => {
                     let _ = rpc_tx.send(Err(e.to_string()));
-                    return;
+                    return Ok(());
                 }
             };
             let local = |l: &glommio::net::TcpListener| l.local_addr().ok();
@@ -222,7 +222,10 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                 listener.as_ref().and_then(local),
                 rest.as_ref().and_then(local),
             )));
-            if let Some(core) = admin_core {
+            let Some(core) = admin_core else {
+                return Ok(());
+            };
+            {
                 admin::core::run_with(core, listener, |writer, store| {
                     if let (Some(rest), Some(settings)) = (rest, rest_settings) {
                         let service = admin::revoke::Service::new(
@@ -236,7 +239,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                             .detach();
                     }
                 })
-                .await;
+                .await
             }
         })
         .map_err(|e| RuntimeError::Executor {
@@ -277,7 +280,11 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
         let _ = handle.join();
     }
     shutdown.store(true, Ordering::Relaxed);
-    let _ = admin.join();
+    // The admin core failing (its persistence store could not be opened) stopped everything;
+    // the process exits non-zero with the reason.
+    if let Ok(Err(e)) = admin.join() {
+        return Err(RuntimeError::Persistence(e));
+    }
     eprintln!("bloomgate: stopped");
     Ok(())
 }
