@@ -1,87 +1,213 @@
 #!/usr/bin/env bash
-# Side-by-side throughput of bloomgate and nginx (plain keep-alive proxy_pass) in front of the
-# same nginx `return 200` backend, driven by the same load generator (wrk), interleaved,
-# REPS repetitions. The target runs on TARGET_CPU, the load generator and the backend on
-# LOAD_CPU. Prints a Markdown table; writes it to perf/results/DATE-compare.md.
+# Gateways side by side, in front of the same nginx `return 200` backend:
 #
-#   perf/compare.sh [--seconds 10] [--connections 64] [--reps 3]
+#   nginx      keep-alive proxy_pass, no auth: the ceiling   (perf/peers/nginx-proxy.conf)
+#   haproxy    HAProxy 2.6: Bearer token, alg HS256, jwt_verify, exp, jti in a 1M-entry map
+#                                                             (perf/peers/haproxy-jwt.cfg)
+#   bloomgate  one data core, HS256 + exp + jti in its filter holding the same 1M revocations
+#                                                             (perf/peers/bloomgate-bench.json)
 #
-# Needs: nginx and wrk (Debian packages: apt-get install nginx-light wrk), a release build.
+# Before anything is timed each target must answer right: nginx 200; the JWT gateways a valid
+# token 200 and a revoked, expired, bad-signature or missing token 401 (curl, then a short
+# loadtest run checking every answer). Then each target is driven by `loadtest` (closed loop,
+# valid HS256 tokens, 1000 distinct per core, 1 s warm-up) and by `wrk` (one fixed valid token
+# in a header), interleaved, REPS times. Targets run on TARGET_CPU (bloomgate: `--cores 1`, its
+# idle admin core lands on the other CPU), the load generator and the backend on LOAD_CPU.
+# CPU seconds are the target's user+system time from /proc over the measured window.
+# Prints a Markdown table; writes it to perf/results/DATE-compare.md.
+#
+#   perf/compare.sh [--seconds 10] [--connections 64] [--reps 3] [--revocations 1000000]
+#
+# Needs: nginx, haproxy (2.6+), wrk, curl, python3 (apt-get install nginx-light haproxy wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source perf/bench-lib.sh
 
-SECONDS_PER_RUN=10 CONNECTIONS=64 REPS=3 TARGET_CPU=0 LOAD_CPU=1
+SECONDS_PER_RUN=10 CONNECTIONS=64 REPS=3 REVOCATIONS=1000000 TARGET_CPU=0 LOAD_CPU=1 WARMUP=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N]" >&2; exit 2 ;;
+    --revocations) REVOCATIONS=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N] [--revocations N]" >&2; exit 2 ;;
   esac
 done
-for tool in nginx wrk; do
-  command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing (apt-get install nginx-light wrk)" >&2; exit 2; }
+for tool in nginx haproxy wrk curl python3 taskset; do
+  command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing (apt-get install nginx-light haproxy wrk curl)" >&2; exit 2; }
 done
 
 DIR=$(mktemp -d /tmp/bloomgate-compare.XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DIR"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
-
-cargo build --release -q -p proxy
-BACKEND=$(free_port) NGINX=$(free_port) BLOOMGATE=$(free_port)
-sed "s|@PORT@|$BACKEND|; s|@DIR@|$DIR|g" perf/peers/nginx-backend.conf > "$DIR/backend.conf"
-CPUMASK=$(python3 -c "print(bin(1 << $TARGET_CPU)[2:])")
-sed "s|@PORT@|$NGINX|; s|@BACKEND@|$BACKEND|; s|@DIR@|$DIR|g; s|@CPUMASK@|$CPUMASK|" perf/peers/nginx-proxy.conf > "$DIR/proxy.conf"
-cat > "$DIR/bloomgate.json" <<JSON
-{"version": 3, "port": $BLOOMGATE, "listen_ip": "127.0.0.1", "timeout": "5s",
- "extra_config": {"router": {"disable_access_log": true}},
- "endpoints": [{"endpoint": "/", "backend": [{"host": ["http://127.0.0.1:$BACKEND"], "url_pattern": "/"}]}]}
-JSON
-taskset -c "$LOAD_CPU" nginx -c "$DIR/backend.conf" -p "$DIR" & PIDS+=($!)
-nginx -c "$DIR/proxy.conf" -p "$DIR" & PIDS+=($!)
-taskset -c "$TARGET_CPU,$LOAD_CPU" target/release/bloomgate run -c "$DIR/bloomgate.json" --cores 1 2>"$DIR/bloomgate.log" & PIDS+=($!)
-wait_port "$BACKEND"; wait_port "$NGINX"; wait_port "$BLOOMGATE"
-
-for port in "$NGINX" "$BLOOMGATE"; do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")
-  [ "$code" = 200 ] || { echo "target on $port answered $code, not 200" >&2; exit 1; }
-done
-
-run() { # name port -> "rps p50 p99 p999" (ms)
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:$2/" > "$DIR/$1.wrk"
-  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print rps, p50, p99}' "$DIR/$1.wrk"
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$DIR"
 }
-cpu_of() { ps -o cputimes= -p "$1" | tr -d ' '; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-declare -A RPS P50 P99
+cargo build --release -q --locked -p proxy --bin bloomgate
+cargo build --release -q --locked -p loadtest --bin loadtest
+BLOOMGATE_BIN=$TARGET_DIR/release/bloomgate
+LOADTEST=$TARGET_DIR/release/loadtest
+CLK_TCK=$(getconf CLK_TCK)
+
+echo "generating $REVOCATIONS revoked jtis" >&2
+gen_revocations "$REVOCATIONS"
+start_backend "$LOAD_CPU"
+
+# nginx, plain proxy_pass.
+NGINX_PORT=$(free_port)
+CPUMASK=$(python3 -c "print(bin(1 << $TARGET_CPU)[2:])")
+sed "s|@PORT@|$NGINX_PORT|; s|@BACKEND@|$BACKEND_PORT|; s|@DIR@|$DIR|g; s|@CPUMASK@|$CPUMASK|" \
+  perf/peers/nginx-proxy.conf > "$DIR/proxy.conf"
+taskset -c "$TARGET_CPU" nginx -c "$DIR/proxy.conf" -p "$DIR" &
+NGINX_PID=$!; PIDS+=("$NGINX_PID")
+# HAProxy with the revoked map.
+HAPROXY_PORT=$(free_port)
+sed "s|@PORT@|$HAPROXY_PORT|; s|@BACKEND@|$BACKEND_PORT|; s|@DIR@|$DIR|g" \
+  perf/peers/haproxy-jwt.cfg > "$DIR/haproxy.cfg"
+haproxy -c -q -f "$DIR/haproxy.cfg"
+taskset -c "$TARGET_CPU" haproxy -db -f "$DIR/haproxy.cfg" 2>"$DIR/haproxy.log" &
+HAPROXY_PID=$!; PIDS+=("$HAPROXY_PID")
+# bloomgate with the bench config, the same revocations through its RPC port.
+start_bench_gateway "$BLOOMGATE_BIN" "$TARGET_CPU,$LOAD_CPU"
+wait_port "$NGINX_PORT" "$NGINX_PID"; wait_port "$HAPROXY_PORT" "$HAPROXY_PID"
+
+TARGETS=(nginx haproxy bloomgate)
+declare -A PORT=([nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [bloomgate]=$GATEWAY_PORT)
+declare -A PID=([nginx]=$NGINX_PID [haproxy]=$HAPROXY_PID [bloomgate]=$BLOOMGATE_PID)
+URL() { echo "http://127.0.0.1:${PORT[$1]}$BENCH_PATH"; }
+TOKEN_FLAGS=(--jwt-alg HS256 --jwt-key "jwk:$BENCH_JWK" --claims "$BENCH_CLAIMS")
+
+# The answers, checked before anything is timed.
+expect "nginx (no token)" "$NGINX_PORT" 200
+expect "nginx (valid token)" "$NGINX_PORT" 200 "$(mint valid)"
+echo "check: nginx answers 200" >&2
+check_jwt_gateway haproxy "$HAPROXY_PORT"
+check_jwt_gateway bloomgate "$GATEWAY_PORT"
+for target in haproxy bloomgate; do
+  timeout 60 "$LOADTEST" --cpus "$LOAD_CPU" -c 4 -n 400 --tokens 50 "${TOKEN_FLAGS[@]}" \
+    --mix valid=1,expired=1,badsig=1,none=1 "$(URL "$target")" > "$DIR/check-$target.txt" \
+    || { cat "$DIR/check-$target.txt" >&2; echo "check failed: $target, loadtest's mix" >&2; exit 1; }
+done
+echo "check: loadtest's valid/expired/badsig/none tokens get 200/401/401/401 from haproxy and bloomgate" >&2
+WRK_TOKEN=$(mint valid)
+
+# Clock ticks the hypervisor took from all CPUs (`steal` in /proc/stat).
+steal_ticks() { awk '/^cpu[0-9]/ {s += $9} END {print s}' /proc/stat; }
+
+# run_loadtest TARGET -> "rps p50 p99 p999 cpu_s requests steal_s" (latencies in µs).
+run_loadtest() {
+  local json=$DIR/$1.json before after lpid steal
+  timeout $((SECONDS_PER_RUN + WARMUP + 30)) "$LOADTEST" --cpus "$LOAD_CPU" -c "$CONNECTIONS" \
+    -d "${SECONDS_PER_RUN}s" --warmup "${WARMUP}s" "${TOKEN_FLAGS[@]}" --json "$json" \
+    "$(URL "$1")" > "$DIR/$1.loadtest.txt" 2>&1 &
+  lpid=$!
+  sleep "$WARMUP"
+  before=$(cpu_ticks "${PID[$1]}") steal=$(steal_ticks)
+  wait "$lpid" || { cat "$DIR/$1.loadtest.txt" >&2; echo "loadtest against $1 failed" >&2; return 1; }
+  after=$(cpu_ticks "${PID[$1]}") steal=$(($(steal_ticks) - steal))
+  python3 - "$json" "$((after - before))" "$CLK_TCK" "$steal" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); c = r["latency_us"]["corrected"]; tck = int(sys.argv[3])
+print(r["requests_per_s"], c["p50"], c["p99"], c["p99_9"], int(sys.argv[2]) / tck, r["responses"], int(sys.argv[4]) / tck)
+PY
+}
+
+# run_wrk TARGET -> "rps p50 p99 - cpu_s requests steal_s" (latencies in µs).
+run_wrk() {
+  local out=$DIR/$1.wrk before after steal
+  before=$(cpu_ticks "${PID[$1]}") steal=$(steal_ticks)
+  timeout $((SECONDS_PER_RUN + 30)) taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" \
+    -d"${SECONDS_PER_RUN}s" --latency -H "Authorization: Bearer $WRK_TOKEN" "$(URL "$1")" > "$out"
+  after=$(cpu_ticks "${PID[$1]}") steal=$(($(steal_ticks) - steal))
+  if grep -q 'Non-2xx' "$out"; then cat "$out" >&2; echo "wrk: $1 answered non-2xx" >&2; return 1; fi
+  python3 - "$out" "$((after - before))" "$CLK_TCK" "$steal" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def us(v):
+    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+pct = {m[0]: us(m[1]) for m in re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M)}
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+reqs = int(re.search(r"(\d+) requests in", text).group(1))
+tck = int(sys.argv[3])
+print(rps, pct["50"], pct["99"], "-", int(sys.argv[2]) / tck, reqs, int(sys.argv[4]) / tck)
+PY
+}
+
+# A run whose target was not kept busy (< 90% of the window: the load generator or the machine
+# held it back) or that lost more than 1% of the CPUs' time to the hypervisor is flagged.
+declare -A RESULTS
+FLAGGED=()
 for rep in $(seq "$REPS"); do
-  for target in nginx bloomgate; do
-    port=$([ "$target" = nginx ] && echo "$NGINX" || echo "$BLOOMGATE")
-    read -r rps p50 p99 < <(run "$target" "$port")
-    RPS[$target]+="$rps "; P50[$target]+="$p50 "; P99[$target]+="$p99 "
-    echo "rep $rep $target: $rps req/s, p50 $p50, p99 $p99" >&2
+  for target in "${TARGETS[@]}"; do
+    for tool in loadtest wrk; do
+      line=$("run_$tool" "$target")
+      RESULTS[$target,$tool]+="$line"$'\n'
+      read -r rps p50 p99 p999 cpu reqs steal <<<"$line"
+      echo "rep $rep $target $tool: $rps req/s, p50 ${p50}µs, p99 ${p99}µs, p99.9 ${p999}µs, CPU ${cpu}s for $reqs requests, steal ${steal}s" >&2
+      if awk -v c="$cpu" -v s="$steal" -v t="$SECONDS_PER_RUN" -v n="$(nproc)" 'BEGIN {exit !(c < 0.9 * t || s > 0.01 * t * n)}'; then
+        FLAGGED+=("rep $rep $target/$tool (target busy ${cpu} s of ${SECONDS_PER_RUN}, steal ${steal} s)")
+      fi
+    done
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1{min=$1} {max=$1} END {print min "–" max}'; }
+# summary TARGET TOOL -> one Markdown row: medians, the requests/s spread, CPU per request.
+summary() {
+  printf '%s' "${RESULTS[$1,$2]}" | python3 -c '
+import statistics, sys
+target, tool = sys.argv[1], sys.argv[2]
+rows = [l.split() for l in sys.stdin if l.strip()]
+col = lambda i: [float(r[i]) for r in rows if r[i] != "-"]
+med = lambda i: statistics.median(col(i)) if col(i) else None
+fmt = lambda v: "–" if v is None else (f"{v / 1000:.2f} ms" if v >= 1000 else f"{v:.0f} µs")
+rps = col(0)
+cpu_per_req = statistics.median(float(r[4]) / int(r[5]) * 1e6 for r in rows)
+print(f"| {target} | {tool} | {statistics.median(rps):,.0f} | {min(rps):,.0f}–{max(rps):,.0f} | "
+      f"{fmt(med(1))} | {fmt(med(2))} | {fmt(med(3))} | {med(4):.2f} | {cpu_per_req:.1f} |")
+' "$1" "$2"
+}
+median_rps() { printf '%s' "${RESULTS[$1,$2]}" | python3 -c 'import statistics,sys; print(statistics.median(float(l.split()[0]) for l in sys.stdin if l.strip()))'; }
+ratio() { python3 -c "print(f'{$(median_rps "$1" "$3") / $(median_rps "$2" "$3"):.2f}')"; }
+
+mkdir -p perf/results
 OUT="perf/results/$(date +%F)-compare.md"
+if COMMIT=$(git rev-parse --short HEAD 2>/dev/null); then
+  [ -z "$(git status --porcelain --untracked-files=no)" ] || COMMIT="$COMMIT + uncommitted changes"
+else
+  COMMIT="unknown (not a git checkout)"
+fi
+CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
-  echo "# bloomgate vs nginx proxy_pass — $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+  echo "# Gateways side by side — $(date -u +%FT%TZ), commit $COMMIT"
   echo
-  echo "Command: \`perf/compare.sh --seconds $SECONDS_PER_RUN --connections $CONNECTIONS --reps $REPS\`"
-  echo "Target on CPU $TARGET_CPU (bloomgate: 1 data core), wrk and the nginx backend on CPU $LOAD_CPU; $(nproc) CPUs, $(uname -r)."
+  echo "Command: \`perf/compare.sh --seconds $SECONDS_PER_RUN --connections $CONNECTIONS --reps $REPS --revocations $REVOCATIONS\`"
   echo
-  echo "| target | requests/s (median) | spread | p50 | p99 |"
-  echo "|---|---|---|---|---|"
-  for target in nginx bloomgate; do
-    echo "| $target | $(echo "${RPS[$target]}" | median) | $(echo "${RPS[$target]}" | spread) | $(echo "${P50[$target]}" | median) | $(echo "${P99[$target]}" | median) |"
+  echo "Machine: $(nproc) CPUs ($CPU_MODEL), $(uname -r); $(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | sed -n '1s/wrk \([^ ]*\).*/\1/p'), $(rustc --version | cut -d' ' -f1-2)."
+  echo "Each target on CPU $TARGET_CPU (bloomgate: 1 data core; its idle admin core on CPU $LOAD_CPU), the load generator and the nginx \`return 200\` backend on CPU $LOAD_CPU."
+  echo "$CONNECTIONS keep-alive connections, closed loop, ${SECONDS_PER_RUN} s per run (loadtest: after 1 s of warm-up), targets and tools interleaved, $REPS repetitions."
+  echo "loadtest sends valid HS256 tokens (1000 distinct, \`jti\` never revoked) to every target; wrk sends one fixed valid token."
+  echo "HAProxy and bloomgate hold the same $REVOCATIONS revoked \`jti\`s (a map / the filter, N=1e6, P=1e-7). nginx checks nothing."
+  echo
+  echo "| target | load | requests/s (median) | spread (min–max) | p50 | p99 | p99.9 | CPU s (median) | CPU µs/request |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for target in "${TARGETS[@]}"; do
+    for tool in loadtest wrk; do summary "$target" "$tool"; done
   done
-  n=$(echo "${RPS[nginx]}" | median); b=$(echo "${RPS[bloomgate]}" | median)
   echo
-  echo "Ratio bloomgate / nginx (medians): $(awk -v b="$b" -v n="$n" 'BEGIN {printf "%.2f", b/n}')"
+  echo "Percentiles are medians over the repetitions (loadtest: HDR histogram, closed loop so corrected = raw; wrk: its --latency table, no p99.9)."
+  echo "CPU s: the target's user+system time over the measured window (nginx: master and worker), from /proc; CPU µs/request = that / requests answered."
+  echo
+  if [ ${#FLAGGED[@]} -eq 0 ]; then
+    echo "Every run kept its target busy >= 90% of the window, with <= 1% of CPU time stolen by the hypervisor."
+  else
+    echo "Flagged runs (target busy < 90% of the window, or > 1% steal; they are in the medians): $(IFS=';'; echo "${FLAGGED[*]}" | sed 's/;/; /g')."
+  fi
+  echo
+  echo "Ratios of median requests/s: bloomgate / haproxy $(ratio bloomgate haproxy loadtest) (loadtest), $(ratio bloomgate haproxy wrk) (wrk); bloomgate / nginx $(ratio bloomgate nginx loadtest) (loadtest), $(ratio bloomgate nginx wrk) (wrk)."
 } | tee "$OUT"
+echo "wrote $OUT" >&2
