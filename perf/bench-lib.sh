@@ -3,8 +3,8 @@
 # Everything binds 127.0.0.1; every wait is bounded. The caller sets `set -euo pipefail`, DIR
 # (a scratch directory it removes) and PIDS (an array its EXIT trap kills).
 
-# The HS256 secret and API key of perf/peers/bloomgate-bench.json (the secret is the `k` of
-# perf/peers/bench-jwk.json; perf/peers/haproxy-jwt.cfg holds the same text).
+# The bench config, its JWK set (the HS256 secret is its `k`; perf/peers/haproxy-jwt.cfg holds
+# the same secret as text), its RPC API key, the protected path and the claims loadtest signs.
 BENCH_CONFIG=perf/peers/bloomgate-bench.json
 BENCH_JWK=perf/peers/bench-jwk.json
 BENCH_API_KEY=bench-api-key
