@@ -47,7 +47,7 @@ struct Args {
 
 const USAGE: &str = "usage: rpc-report [--keys 5000000] [--batch 1000000] [--rate 20000] \
 [--connections 16] [--seconds 10] [--warmup 2] [--reps 3] [--acks 1000] \
-[--phases isolated,load,closed,control,ack] [--client-cpu 1] [--perf-record FILE] [--bin-dir DIR]";
+[--phases isolated,load,closed,control,control-closed,ack] [--client-cpu 1] [--perf-record FILE] [--bin-dir DIR]";
 
 fn usage() -> ! {
     eprintln!("{USAGE}");
@@ -287,6 +287,8 @@ fn isolated(args: &Args, backend: SocketAddr) {
 struct Load {
     /// Data core CPU per answered request in the measured window, µs.
     data_cpu_us: f64,
+    /// The data core's CPU time over the measured window's length (1.0: never idle).
+    data_busy: f64,
     rps: f64,
     p50: f64,
     p99: f64,
@@ -313,6 +315,7 @@ impl Load {
             .unwrap_or(0);
         Load {
             data_cpu_us: f64::NAN,
+            data_busy: f64::NAN,
             rps: f(&doc["requests_per_s"]),
             p50: f(&doc["latency_us"]["corrected"]["p50"]),
             p99: f(&doc["latency_us"]["corrected"]["p99"]),
@@ -325,7 +328,7 @@ impl Load {
 
     fn json(&self) -> String {
         format!(
-            r#"{{"rps":{:.0},"p50_us":{},"p99_us":{},"p99_9_us":{},"raw_p99_us":{},"errors":{},"wrong_status":{},"data_core_cpu_us_per_request":{:.2}}}"#,
+            r#"{{"rps":{:.0},"p50_us":{},"p99_us":{},"p99_9_us":{},"raw_p99_us":{},"errors":{},"wrong_status":{},"data_core_cpu_us_per_request":{:.2},"data_core_busy":{:.3}}}"#,
             self.rps,
             self.p50,
             self.p99,
@@ -333,7 +336,8 @@ impl Load {
             self.raw_p99,
             self.errors,
             self.wrong,
-            self.data_cpu_us
+            self.data_cpu_us,
+            self.data_busy
         )
     }
 }
@@ -342,7 +346,7 @@ impl std::fmt::Display for Load {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:.0} req/s, p50 {} µs, p99 {} µs, p99.9 {} µs (raw p99 {} µs), {} errors, {} wrong; data core {:.1} µs CPU/request",
+            "{:.0} req/s, p50 {} µs, p99 {} µs, p99.9 {} µs (raw p99 {} µs), {} errors, {} wrong; data core {:.1} µs CPU/request, {:.0}% busy",
             self.rps,
             self.p50,
             self.p99,
@@ -350,7 +354,8 @@ impl std::fmt::Display for Load {
             self.raw_p99,
             self.errors,
             self.wrong,
-            self.data_cpu_us
+            self.data_cpu_us,
+            self.data_busy * 100.0
         )
     }
 }
@@ -398,7 +403,7 @@ fn run_load(args: &Args, scratch: &Scratch, gw: &Gateway, closed: bool, name: &s
         eprintln!("loadtest {name} failed or timed out:\n{}", proc.log_text());
     }
     let mut load = Load::read(&json);
-    load.data_cpu_us = window.us_per_request(&load, args);
+    window.finish(&mut load, args);
     load
 }
 
@@ -417,9 +422,11 @@ impl DataCpu {
         }))
     }
 
-    fn us_per_request(self, load: &Load, args: &Args) -> f64 {
-        let ns = self.0.join().unwrap_or(0);
-        ns as f64 / 1e3 / (load.rps * args.seconds as f64)
+    /// Fills in `load.data_cpu_us` and `load.data_busy`.
+    fn finish(self, load: &mut Load, args: &Args) {
+        let ns = self.0.join().unwrap_or(0) as f64;
+        load.data_cpu_us = ns / 1e3 / (load.rps * args.seconds as f64);
+        load.data_busy = ns / 1e9 / args.seconds as f64;
     }
 }
 
@@ -465,7 +472,7 @@ fn run_load_with_inserts(
         );
     }
     let mut load = Load::read(&json);
-    load.data_cpu_us = window.us_per_request(&load, args);
+    window.finish(&mut load, args);
     (load, first, sustained)
 }
 
@@ -525,12 +532,13 @@ fn under_load(args: &Args, backend: SocketAddr, closed: bool) {
         ("after", &after),
     ] {
         eprintln!(
-            "{phase}: {name}: median {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, data core {:.2} µs CPU/request",
+            "{phase}: {name}: median {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, data core {:.2} µs CPU/request, {:.0}% busy",
             med(v, |l| l.rps),
             med(v, |l| l.p50),
             med(v, |l| l.p99),
             med(v, |l| l.p999),
-            med(v, |l| l.data_cpu_us)
+            med(v, |l| l.data_cpu_us),
+            med(v, |l| l.data_busy) * 100.0
         );
     }
     eprintln!(
@@ -541,16 +549,16 @@ fn under_load(args: &Args, backend: SocketAddr, closed: bool) {
     );
 }
 
-/// The control for `load`: the same open-loop load, once alone and once with a thread spinning
+/// The control for `load` (`closed`: for `closed`): the same load, once alone and once with a thread spinning
 /// on the client's CPU (CPU 1, where loadtest, the backend and the admin core run) and no
 /// inserts at all — what taking CPU 1 away from the load generator and the backend costs by
 /// itself.
-fn control(args: &Args, backend: SocketAddr) {
+fn control(args: &Args, backend: SocketAddr, closed: bool) {
     let (mut base, mut spun) = (Vec::new(), Vec::new());
     for rep in 0..args.reps {
         let scratch = Scratch::new("rpc-control");
         let gw = harness::start_gateway(&args.bins, &scratch, backend, "gateway", "");
-        let b = run_load(args, &scratch, &gw, false, "baseline");
+        let b = run_load(args, &scratch, &gw, closed, "baseline");
         let stop = std::sync::atomic::AtomicBool::new(false);
         let s = std::thread::scope(|scope| {
             scope.spawn(|| {
@@ -560,7 +568,7 @@ fn control(args: &Args, backend: SocketAddr) {
                     x = std::hint::black_box(x.wrapping_add(1));
                 }
             });
-            let s = run_load(args, &scratch, &gw, false, "spinning");
+            let s = run_load(args, &scratch, &gw, closed, "spinning");
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             s
         });
@@ -571,7 +579,11 @@ fn control(args: &Args, backend: SocketAddr) {
         );
         println!(
             r#"{{"phase":"control","rep":{rep},"rate":{},"connections":{},"seconds":{},"baseline":{},"spinning":{}}}"#,
-            args.rate,
+            if closed {
+                "null".to_owned()
+            } else {
+                args.rate.to_string()
+            },
             args.connections,
             args.seconds,
             b.json(),
@@ -584,11 +596,12 @@ fn control(args: &Args, backend: SocketAddr) {
     let med = |v: &[Load], f: fn(&Load) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
     for (name, v) in [("without inserts", &base), ("spinning thread", &spun)] {
         eprintln!(
-            "control: {name}: median {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs",
+            "control: {name}: median {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, data core {:.0}% busy",
             med(v, |l| l.rps),
             med(v, |l| l.p50),
             med(v, |l| l.p99),
-            med(v, |l| l.p999)
+            med(v, |l| l.p999),
+            med(v, |l| l.data_busy) * 100.0
         );
     }
 }
@@ -691,7 +704,8 @@ fn main() {
             "isolated" => isolated(&args, backend),
             "load" => under_load(&args, backend, false),
             "closed" => under_load(&args, backend, true),
-            "control" => control(&args, backend),
+            "control" => control(&args, backend, false),
+            "control-closed" => control(&args, backend, true),
             "ack" => ack(&args, backend),
             _ => usage(),
         }
