@@ -7,6 +7,7 @@
 
 use crate::geometry::Geometry;
 use crate::hash::{KeyHash, Probe};
+use crate::storage::Lines;
 use crate::sync::{AtomicU64, Ordering::Relaxed};
 
 /// Eight words: one 64-byte cache line, aligned so that a block never straddles two lines more
@@ -18,6 +19,10 @@ pub(crate) struct Line(pub(crate) [AtomicU64; 8]);
 impl Line {
     fn zeroed() -> Line {
         Line(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+
+    pub(crate) fn with_words(words: [u64; 8]) -> Line {
+        Line(words.map(AtomicU64::new))
     }
 }
 
@@ -35,8 +40,9 @@ pub struct GeometryMismatch {
 #[derive(Debug)]
 pub struct Filter {
     geometry: Geometry,
-    /// The bit array: `blocks · lines_per_block` lines in one 64-byte-aligned allocation.
-    lines: Box<[Line]>,
+    /// The bit array: `blocks · lines_per_block` lines in one allocation, 64-byte aligned (huge
+    /// pages when large: see `storage`).
+    lines: Lines,
     /// Insertions that set at least one new bit (an approximate count of distinct keys), for
     /// `percentage_consumed`. Written by the one writer only.
     inserted: AtomicU64,
@@ -48,7 +54,7 @@ impl Filter {
         let lines = geometry.blocks() as usize * geometry.lines_per_block() as usize;
         Filter {
             geometry,
-            lines: (0..lines).map(|_| Line::zeroed()).collect(),
+            lines: Lines::from_fn(lines, |_| Line::zeroed()),
             inserted: AtomicU64::new(0),
         }
     }
@@ -64,13 +70,9 @@ impl Filter {
         let mut words = words.into_iter();
         Filter {
             geometry,
-            lines: (0..lines)
-                .map(|_| {
-                    Line(std::array::from_fn(|_| {
-                        AtomicU64::new(words.next().unwrap_or(0))
-                    }))
-                })
-                .collect(),
+            lines: Lines::from_fn(lines, |_| {
+                Line::with_words(std::array::from_fn(|_| words.next().unwrap_or(0)))
+            }),
             inserted: AtomicU64::new(inserted),
         }
     }

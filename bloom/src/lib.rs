@@ -4,7 +4,7 @@
 //! - [`Geometry`]: from a capacity `N` and a false-positive rate `P` to a blocked layout whose
 //!   measured rate at `N` keys stays under `P` (and the classic geometry, for comparison).
 //! - [`Filter`]: one generation, a blocked bloom filter over atomic `u64` words in one
-//!   64-byte-aligned allocation; all `k` bits of a key lie in one block of 1–8 cache lines.
+//!   64-byte-aligned allocation (huge pages when large); all `k` bits of a key lie in one block of 1–8 cache lines.
 //!   `insert` is `fetch_or`, `contains` is relaxed loads: shared by all cores by reference.
 //! - [`Revocations`] and its single [`Writer`]: two generations keyed by wall-clock epoch
 //!   (`unix_seconds / TTL`), rotated by incremental sweeps; a value lives at least `TTL` and at
@@ -13,14 +13,17 @@
 //!   checksummed header, validated before use.
 //!
 //! What this crate is not: it does no I/O, runs no tasks, and never reads a clock — time is a
-//! parameter (`now`, unix seconds). It has no `unsafe`.
-#![forbid(unsafe_code)]
+//! parameter (`now`, unix seconds). Its one `unsafe` module, `storage`, allocates the bit array
+//! (on huge pages when it is large).
+#![deny(unsafe_code)]
 
 pub mod filter;
 pub mod generations;
 pub mod geometry;
 pub mod hash;
 pub mod snapshot;
+#[allow(unsafe_code)]
+mod storage;
 mod sync;
 
 pub use filter::{Filter, GeometryMismatch};
