@@ -99,14 +99,35 @@ impl Filter {
     /// [`Filter::insert`] for a key already hashed with this geometry's seed.
     #[inline]
     pub fn insert_hash(&self, hash: &KeyHash) -> bool {
+        self.insert_hash_as::<false>(hash)
+    }
+
+    /// [`Filter::insert_hash`] for the one writer of this filter (the generations' `Writer`):
+    /// a plain load and store per word instead of a locked `fetch_or`. On x86 a locked RMW
+    /// drains the store buffer and waits for its cache miss, so consecutive inserts cannot
+    /// overlap their misses; plain stores can. Sound only while no other thread writes this
+    /// filter: a concurrent writer's bits could be overwritten. Readers are unaffected (they
+    /// see each word either before or after the store, as with `fetch_or`).
+    #[inline]
+    pub(crate) fn insert_hash_exclusive(&self, hash: &KeyHash) -> bool {
+        self.insert_hash_as::<true>(hash)
+    }
+
+    #[inline(always)]
+    fn insert_hash_as<const EXCLUSIVE: bool>(&self, hash: &KeyHash) -> bool {
         let changed = match self.geometry.block_words() {
-            8 => self.insert_in::<8>(hash),
-            16 => self.insert_in::<16>(hash),
-            32 => self.insert_in::<32>(hash),
-            _ => self.insert_in::<64>(hash),
+            8 => self.insert_in::<8, EXCLUSIVE>(hash),
+            16 => self.insert_in::<16, EXCLUSIVE>(hash),
+            32 => self.insert_in::<32, EXCLUSIVE>(hash),
+            _ => self.insert_in::<64, EXCLUSIVE>(hash),
         };
         if changed {
-            self.inserted.fetch_add(1, Relaxed);
+            if EXCLUSIVE {
+                self.inserted
+                    .store(self.inserted.load(Relaxed) + 1, Relaxed);
+            } else {
+                self.inserted.fetch_add(1, Relaxed);
+            }
         }
         changed
     }
@@ -122,41 +143,58 @@ impl Filter {
         }
     }
 
-    /// Adds every key; returns how many set a new bit. Hashes a group of keys and touches their
-    /// blocks first, so that the cache misses of a group overlap instead of queueing behind each
-    /// `fetch_or`.
+    /// Adds every key; returns how many set a new bit. Prefetches the blocks of the keys ahead
+    /// of the one being inserted, so that their cache misses overlap.
     pub fn insert_batch<'k, I>(&self, keys: I) -> u64
     where
         I: IntoIterator<Item = &'k [u8]>,
     {
-        const GROUP: usize = 16;
+        self.insert_batch_as::<false, I>(keys)
+    }
+
+    /// [`Filter::insert_batch`] for the one writer of this filter: see
+    /// [`Filter::insert_hash_exclusive`].
+    pub(crate) fn insert_batch_exclusive<'k, I>(&self, keys: I) -> u64
+    where
+        I: IntoIterator<Item = &'k [u8]>,
+    {
+        self.insert_batch_as::<true, I>(keys)
+    }
+
+    /// Software pipelining: each key is hashed and its block prefetched `AHEAD` keys before it
+    /// is inserted, so that about `AHEAD` cache misses are in flight at any time instead of one
+    /// (a prefetch retires at once; a load that misses would stall the pipeline).
+    fn insert_batch_as<'k, const EXCLUSIVE: bool, I>(&self, keys: I) -> u64
+    where
+        I: IntoIterator<Item = &'k [u8]>,
+    {
+        const AHEAD: usize = 16;
         let seed = self.geometry.seed();
-        let mut group = [KeyHash::new(b"", seed); GROUP];
-        let mut filled = 0;
+        let mut ahead = [KeyHash::new(b"", seed); AHEAD];
+        let mut seen = 0usize;
         let mut added = 0;
         for key in keys {
-            group[filled] = KeyHash::new(key, seed);
-            filled += 1;
-            if filled == GROUP {
-                added += self.insert_group(&group);
-                filled = 0;
+            let hash = KeyHash::new(key, seed);
+            self.prefetch_block(&hash);
+            let slot = &mut ahead[seen % AHEAD];
+            if seen >= AHEAD {
+                added += u64::from(self.insert_hash_as::<EXCLUSIVE>(slot));
             }
+            *slot = hash;
+            seen += 1;
         }
-        added + self.insert_group(&group[..filled])
+        for i in seen.saturating_sub(AHEAD)..seen {
+            added += u64::from(self.insert_hash_as::<EXCLUSIVE>(&ahead[i % AHEAD]));
+        }
+        added
     }
 
-    fn insert_group(&self, hashes: &[KeyHash]) -> u64 {
-        let mut warm = 0u64;
-        for h in hashes {
-            warm ^= self.first_word_of(h).load(Relaxed);
+    fn prefetch_block(&self, hash: &KeyHash) {
+        let per_block = self.geometry.lines_per_block() as usize;
+        let start = self.block_of(hash) * per_block;
+        for line in &self.lines[start..start + per_block] {
+            crate::storage::prefetch(line);
         }
-        std::hint::black_box(warm);
-        hashes.iter().filter(|h| self.insert_hash(h)).count() as u64
-    }
-
-    fn first_word_of(&self, hash: &KeyHash) -> &AtomicU64 {
-        let block = hash.block(self.geometry.blocks());
-        &self.lines[block * self.geometry.lines_per_block() as usize].0[0]
     }
 
     #[inline(always)]
@@ -166,13 +204,22 @@ impl Filter {
     }
 
     #[inline(always)]
-    fn insert_in<const W: usize>(&self, hash: &KeyHash) -> bool {
+    fn insert_in<const W: usize, const EXCLUSIVE: bool>(&self, hash: &KeyHash) -> bool {
         let probe: Probe<W> = hash.probe(self.geometry.blocks(), self.geometry.k());
         let lines = self.block_lines::<W>(probe.block);
         let mut new_bits = 0u64;
         for (w, &mask) in probe.masks.iter().enumerate() {
             if mask != 0 {
-                let old = lines[w / 8].0[w % 8].fetch_or(mask, Relaxed);
+                let word = &lines[w / 8].0[w % 8];
+                let old = if EXCLUSIVE {
+                    let old = word.load(Relaxed);
+                    if old & mask != mask {
+                        word.store(old | mask, Relaxed);
+                    }
+                    old
+                } else {
+                    word.fetch_or(mask, Relaxed)
+                };
                 new_bits |= mask & !old;
             }
         }

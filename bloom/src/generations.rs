@@ -262,7 +262,9 @@ impl Writer {
         self.advance(now);
         let slot = (self.current % 2) as usize;
         if self.sweeps[slot].is_none() {
-            return self.shared.generations[slot].filter.insert_batch(keys);
+            return self.shared.generations[slot]
+                .filter
+                .insert_batch_exclusive(keys);
         }
         let mut added = 0;
         for key in keys {
@@ -282,7 +284,9 @@ impl Writer {
                 sweep.touch(block);
             }
         }
-        filter.insert_hash(hash)
+        // The writer is the only thread that writes the generations (`&mut self`, and
+        // `Revocations` hands out no `&Filter`).
+        filter.insert_hash_exclusive(hash)
     }
 
     /// Moves to the epoch of `now` if it is later than the current one, starting the sweeps

@@ -98,6 +98,23 @@ impl std::fmt::Debug for Lines {
     }
 }
 
+/// Asks the CPU to bring `line` into the cache, without waiting for it: unlike a load, a
+/// prefetch retires at once, so many can be in flight while other work goes on.
+#[inline(always)]
+pub(crate) fn prefetch(line: &Line) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` only needs SSE, which every x86-64 CPU has; it is a hint that
+    // never faults and has no effect a program can observe but timing, and the address is
+    // that of a live `Line` anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            std::ptr::from_ref(line).cast(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = line;
+}
+
 /// The layout of `len` lines: 64-byte aligned, or 2 MiB aligned and rounded up to whole huge
 /// pages when the array is at least one huge page (the rounding wastes under 2 MiB of address
 /// space, never touched, so never resident).

@@ -44,6 +44,28 @@ fn every_block_size_works() {
 }
 
 #[test]
+fn the_exclusive_writer_sets_the_same_bits_as_fetch_or() {
+    for p in [1e-2, 1e-7, 1e-12, 1e-15] {
+        let g = Geometry::new(3_000, p).unwrap();
+        let keys: Vec<Vec<u8>> = (0..3_000).map(key).collect();
+        let (shared, exclusive, one_by_one) = (Filter::new(g), Filter::new(g), Filter::new(g));
+        // Short batches too: fewer keys than the prefetch distance.
+        for run in keys.chunks(7) {
+            shared.insert_batch(run.iter().map(Vec::as_slice));
+            exclusive.insert_batch_exclusive(run.iter().map(Vec::as_slice));
+        }
+        for k in &keys {
+            one_by_one.insert_hash_exclusive(&KeyHash::new(k, g.seed()));
+        }
+        let words = |f: &Filter| f.words().map(|w| w.load(Relaxed)).collect::<Vec<_>>();
+        assert_eq!(words(&shared), words(&exclusive), "{g}");
+        assert_eq!(words(&shared), words(&one_by_one), "{g}");
+        assert_eq!(shared.inserted(), exclusive.inserted());
+        assert_eq!(shared.inserted(), one_by_one.inserted());
+    }
+}
+
+#[test]
 fn insert_reports_new_bits_and_counts() {
     let f = Filter::new(Geometry::new(1000, 1e-4).unwrap());
     assert!(f.insert(b"sub-alice"));

@@ -291,6 +291,7 @@ fn main() {
             |k| filter.contains(k.as_slice()),
         )
     });
+    let ns_writer_batch = writer_batch_figure(geometry, args.n, args.lookups);
     let snapshot = args.snapshot.then(|| snapshot_figures(geometry, args.n));
 
     let classic = geometry.classic();
@@ -308,6 +309,7 @@ fn main() {
         fpr_resolved,
         ours.json()
     );
+    line.push_str(&format!(",\"ns_insert_batch_writer\":{ns_writer_batch:.2}"));
     if let Some(f) = fastbloom {
         line.push_str(&format!(",\"fastbloom\":{{{}}}", f.json()));
     }
@@ -318,6 +320,33 @@ fn main() {
     }
     line.push('}');
     println!("{line}");
+}
+
+/// What the admin core pays per key of an RPC `Add`: `Writer::insert_batch` in runs of 8192
+/// keys into a generation holding `n - lookups` keys already; ns per key, median over 5 passes
+/// (each pass re-inserts the same `lookups` keys: the same memory traffic, no further filling).
+fn writer_batch_figure(geometry: Geometry, n: u64, lookups: usize) -> f64 {
+    const TTL: u64 = 3600;
+    let now = 1_800_000_000;
+    let (_, mut writer) = Revocations::new(geometry, TTL, now).unwrap_or_else(|e| panic!("{e}"));
+    let timed = (lookups as u64).min(n);
+    let untimed: Vec<Key> = (0..n - timed).map(|i| key(0, i)).collect();
+    for run in untimed.chunks(8192) {
+        writer.insert_batch(run.iter().map(|k| &k[..]), now);
+    }
+    drop(untimed);
+    let keys: Vec<Key> = (n - timed..n).map(|i| key(0, i)).collect();
+    median(
+        (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                for run in keys.chunks(8192) {
+                    black_box(writer.insert_batch(run.iter().map(|k| &k[..]), now));
+                }
+                start.elapsed().as_nanos() as f64 / keys.len() as f64
+            })
+            .collect(),
+    )
 }
 
 /// Fills the current generation with `n` keys, then times a snapshot and a restore of both
