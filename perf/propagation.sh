@@ -14,7 +14,10 @@ cd "$(dirname "$0")/.."
 LIMIT=${LIMIT:-1200}
 BIN="${CARGO_TARGET_DIR:-target}/release"
 case "${1:-}" in -h|--help) cargo build --release -q -p perf --bin propagation-report; exec "$BIN/propagation-report" --help ;; esac
-cargo build --release -q -p proxy -p loadtest --example hello_server -p perf --bin propagation-report
+# One build per target kind: `--bin X` would apply to every package of a combined command.
+cargo build --release -q --locked -p proxy --bin bloomgate
+cargo build --release -q --locked -p loadtest --bin loadtest --example hello_server
+cargo build --release -q --locked -p perf --bin propagation-report
 GATEWAYS=3
 args=("$@")
 for i in "${!args[@]}"; do

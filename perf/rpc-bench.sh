@@ -14,7 +14,10 @@ cd "$(dirname "$0")/.."
 LIMIT=${LIMIT:-1800}
 BIN="${CARGO_TARGET_DIR:-target}/release"
 case "${1:-}" in -h|--help) cargo build --release -q -p perf --bin rpc-report; exec "$BIN/rpc-report" --help ;; esac
-cargo build --release -q -p proxy -p loadtest --example hello_server -p perf --bin rpc-report
+# One build per target kind: `--bin X` would apply to every package of a combined command.
+cargo build --release -q --locked -p proxy --bin bloomgate
+cargo build --release -q --locked -p loadtest --bin loadtest --example hello_server
+cargo build --release -q --locked -p perf --bin rpc-report
 OUT="perf/results/$(date +%F)-rpc.md"
 LOG=$(mktemp /tmp/bloomgate-rpc-bench.XXXXXX)
 PID=

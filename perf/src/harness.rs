@@ -103,7 +103,7 @@ impl Bins {
         let path = self.dir.join(name);
         assert!(
             path.exists(),
-            "{} is missing: cargo build --release -p proxy -p loadtest --example hello_server",
+            "{} is missing: cargo build --release -p proxy --bin bloomgate && cargo build --release -p loadtest --bins --examples",
             path.display()
         );
         path

@@ -357,9 +357,13 @@ fn snapshot_figures(geometry: Geometry, n: u64) -> (usize, f64, f64) {
     let bytes = {
         let (_, mut writer) =
             Revocations::new(geometry, TTL, now).unwrap_or_else(|e| panic!("{e}"));
-        let keys = (0..n).map(|i| key(0, i));
-        for k in keys {
-            writer.insert(&k, now);
+        let mut run = Vec::with_capacity(8192);
+        for i in 0..n {
+            run.push(key(0, i));
+            if run.len() == run.capacity() || i + 1 == n {
+                writer.insert_batch(run.iter().map(|k| &k[..]), now);
+                run.clear();
+            }
         }
         let start = Instant::now();
         let bytes = writer.snapshot();

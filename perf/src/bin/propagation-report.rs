@@ -22,7 +22,7 @@
 //! CPU of its mask, admin core on the next).
 //!
 //! ```sh
-//! cargo build --release -p proxy -p loadtest --example hello_server -p perf
+//! cargo build --release -p proxy --bin bloomgate && cargo build --release -p loadtest --bins --examples && cargo build --release -p perf
 //! target/release/propagation-report --gateways 3 --revocations 100 --batch 1000000
 //! ```
 //! (`perf/propagation.sh` does both.) Progress and a summary on stderr, JSON lines on stdout.

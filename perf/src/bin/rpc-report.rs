@@ -13,7 +13,7 @@
 //! (data core on CPU 0, admin core on CPU 1 on a 2-CPU machine) and `loadtest --cpus 1`.
 //!
 //! ```sh
-//! cargo build --release -p proxy -p loadtest --example hello_server -p perf
+//! cargo build --release -p proxy --bin bloomgate && cargo build --release -p loadtest --bins --examples && cargo build --release -p perf
 //! target/release/rpc-report --keys 5000000 --rate 20000 --reps 3 --acks 1000
 //! ```
 //! (`perf/rpc-bench.sh` does both.) Progress and a summary go to stderr, one JSON line per
