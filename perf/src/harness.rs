@@ -200,6 +200,18 @@ impl Proc {
     pub fn exited(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Asks it to stop (SIGTERM, as at a deploy) and waits at most `limit` (then kills it):
+    /// unlike the drop's 3 s, room for a shutdown that flushes persistence. Returns whether it
+    /// exited successfully.
+    pub fn stop(&mut self, limit: Duration) -> bool {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+        }
+        self.wait(limit)
+    }
 }
 
 impl Drop for Proc {
