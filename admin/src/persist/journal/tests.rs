@@ -45,9 +45,7 @@ fn a_full_disk_fails_the_waiters_and_every_later_append() {
         return;
     }
     let failed = on_executor(async move || {
-        let file = OpenOptions::new()
-            .write(true)
-            .buffered_open("/dev/full")
+        let file = open_segment(Path::new("/dev/full"), false)
             .await
             .expect("open /dev/full");
         let journal = Journal::start(file);
