@@ -56,3 +56,48 @@ fn a_full_disk_fails_the_waiters_and_every_later_append() {
     });
     assert_eq!(failed, (true, true, true));
 }
+
+#[test]
+fn records_stay_in_order_across_overlapping_syncs_and_a_switch() {
+    let scratch = Scratch::new("journal-order");
+    let (first, second) = (
+        scratch.path().join("journal-0.log"),
+        scratch.path().join("journal-1.log"),
+    );
+    let (a, b) = (first.clone(), second.clone());
+    on_executor(async move || {
+        let journal = Journal::start(create_segment(&a).await.expect("create"));
+        let mut tickets = Vec::new();
+        for i in 0..300u64 {
+            if i == 150 {
+                journal
+                    .switch(create_segment(&b).await.expect("create"))
+                    .expect("switch");
+            }
+            let key = format!("jti-{i}");
+            tickets.push(journal.append(&[key.as_bytes()], 1000).expect("append"));
+            // Now and then wait, so that groups of every size meet syncs already running.
+            if i % 7 == 0 {
+                journal
+                    .durable(tickets[tickets.len() / 2])
+                    .await
+                    .expect("durable");
+            }
+        }
+        for ticket in tickets {
+            journal.durable(ticket).await.expect("durable");
+        }
+        journal.close().await.expect("close");
+    });
+    let mut keys = Vec::new();
+    for path in [&first, &second] {
+        let bytes = std::fs::read(path).expect("read");
+        assert_eq!(
+            record::scan(&bytes, |r| keys
+                .push(String::from_utf8_lossy(r.key).into_owned())),
+            record::End::Clean
+        );
+    }
+    let expected: Vec<String> = (0..300).map(|i| format!("jti-{i}")).collect();
+    assert_eq!(keys, expected);
+}
