@@ -37,8 +37,8 @@ use glommio::io::{BufferedFile, OpenOptions};
 
 use super::record;
 
-/// The most bytes written (then synced) in one go. A crash can only cut the last write, so
-/// recovery treats damage within this many bytes of a segment's end as a torn tail.
+/// The most bytes written (then synced) in one go. A crash can only cut the writes whose syncs
+/// had not returned (see [`TORN_LIMIT`]).
 pub const MAX_WRITE: usize = 4 << 20;
 /// Syncs running at once (each after its own write).
 pub const SYNCS_IN_FLIGHT: usize = 2;
