@@ -1,0 +1,195 @@
+//! Question: what does one whole request cost a data core — not only the synchronous `plan`
+//! step of `request.rs`, but everything `proxy::server::conn::serve` does around it: read the
+//! head from the client socket, guard it, take a pooled backend connection, write the upstream
+//! request, read the backend's answer and relay it, on a kept-alive connection — for a valid
+//! token (forwarded) and for a revoked one and an unknown path (answered by the gateway)?
+//!
+//! `cargo bench -p perf --bench connection`
+//!
+//! Mock connections: the client and the backend are `AF_UNIX` socket pairs, not TCP. One end
+//! of each is handed to the gateway as a glommio `TcpStream` (the core reads and writes a
+//! stream socket the same way), the backend's end sits in the core's pool as an idle upstream
+//! connection, and the other ends are driven in the same glommio executor: the client writes a
+//! request and reads the whole response; a canned backend reads each request head and answers
+//! `200` with a 2-byte body. So the figure is the core's code plus glommio plus the socket
+//! calls, without TCP, loopback or a second CPU; what real TCP adds is in `docs/PROFILING.md`.
+//! The gateway is the bench config's (`common::Fixture`: HS256, 1M revoked `jti`s). Before
+//! timing, every kind must get its status.
+
+mod common;
+
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::time::Duration;
+
+use common::{Fixture, Kind};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use glommio::{LocalExecutor, LocalExecutorBuilder, Placement};
+use proxy::server::conn;
+use proxy::server::upstream::Upstream;
+
+/// The backend's answer to every request.
+const BACKEND_RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+/// The kinds timed: forwarded, refused by the filter, refused by the router.
+const TIMED: [Kind; 3] = [Kind::Valid, Kind::Revoked, Kind::NotFound];
+
+fn main() {
+    divan::main();
+}
+
+/// The data core of this thread (a `Core` is per thread), built once.
+fn fixture() -> &'static Fixture {
+    thread_local! {
+        static FIXTURE: &'static Fixture = {
+            let fixture = Fixture::new();
+            fixture.check();
+            Box::leak(Box::new(fixture))
+        };
+    }
+    FIXTURE.with(|f| *f)
+}
+
+/// A connected stream-socket pair as glommio streams (call inside the executor).
+fn socket_pair() -> (TcpStream, TcpStream) {
+    let (a, b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    let wrap = |s: std::os::unix::net::UnixStream| {
+        s.set_nonblocking(true).expect("non-blocking");
+        // SAFETY: `into_raw_fd` gives up ownership of an open, connected stream socket, which
+        // the glommio stream now owns alone and closes on drop. glommio's stream calls (`recv`,
+        // `send`, `shutdown`, io_uring reads and writes) work on any stream socket; the
+        // TCP-only ones the gateway makes (`set_nodelay`, `peer_addr`) fail harmlessly here.
+        unsafe { TcpStream::from_raw_fd(s.into_raw_fd()) }
+    };
+    (wrap(a), wrap(b))
+}
+
+/// A client connection to a data core and a backend connection in its pool, served by tasks on
+/// `executor`.
+struct Mock {
+    executor: LocalExecutor,
+    client: TcpStream,
+    response: Vec<u8>,
+}
+
+impl Mock {
+    fn new() -> Mock {
+        let executor = LocalExecutorBuilder::new(Placement::Unbound)
+            .io_memory(512 * 1024)
+            .make()
+            .expect("a glommio executor (is RLIMIT_MEMLOCK high enough?)");
+        let fixture = fixture();
+        let client = executor.run(async move {
+            let (client, gateway_side) = socket_pair();
+            let (pooled, backend) = socket_pair();
+            fixture.core.pool.put(Upstream {
+                stream: pooled,
+                reused: true,
+                id: 0,
+            });
+            glommio::spawn_local(serve_backend(backend)).detach();
+            glommio::spawn_local(conn::serve(&fixture.core, gateway_side)).detach();
+            client
+        });
+        Mock {
+            executor,
+            client,
+            response: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Sends `request` and reads its whole response; returns the status.
+    fn round_trip(&mut self, request: &[u8]) -> u16 {
+        let (client, response) = (&mut self.client, &mut self.response);
+        self.executor
+            .run(async move { exchange(client, request, response).await })
+    }
+}
+
+/// Writes `request`, reads one response (head and `Content-Length` body) into `response`.
+async fn exchange(client: &mut TcpStream, request: &[u8], response: &mut Vec<u8>) -> u16 {
+    client.write_all(request).await.expect("send the request");
+    response.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some((head_len, body_len)) = framing(response)
+            && response.len() >= head_len + body_len
+        {
+            assert_eq!(
+                response.len(),
+                head_len + body_len,
+                "one response at a time"
+            );
+            return status(response);
+        }
+        let n = client.read(&mut chunk).await.expect("read the response");
+        assert!(n > 0, "the gateway closed the connection");
+        response.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// `(head length, Content-Length)` once the head is complete.
+fn framing(response: &[u8]) -> Option<(usize, usize)> {
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&response[..end]).ok()?;
+    let length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())?
+    })?;
+    Some((end, length))
+}
+
+fn status(response: &[u8]) -> u16 {
+    std::str::from_utf8(response.get(9..12).unwrap_or_default())
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The canned backend: every request head (GET, no body) gets [`BACKEND_RESPONSE`].
+async fn serve_backend(mut stream: TcpStream) {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            buf.drain(..end + 4);
+            if stream.write_all(BACKEND_RESPONSE).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One request through the core over a warm keep-alive connection, per kind.
+#[divan::bench(args = TIMED)]
+fn request(bencher: divan::Bencher, kind: Kind) {
+    let fixture = fixture();
+    let mut mock = Mock::new();
+    let request = fixture.request(kind);
+    let expected = match kind {
+        Kind::Valid => 200,
+        Kind::NotFound => 404,
+        _ => 401,
+    };
+    for _ in 0..64 {
+        assert_eq!(mock.round_trip(request), expected, "{kind}: wrong status");
+    }
+    if kind == Kind::Valid {
+        assert!(mock.response.ends_with(b"\r\n\r\nok"), "the backend's body");
+    }
+    bencher
+        .counter(divan::counter::BytesCount::of_slice(request))
+        .bench_local(|| divan::black_box(mock.round_trip(divan::black_box(request))));
+    // Let the core see the client go, and close the pooled backend connection, on this
+    // executor: its sockets belong to it.
+    drop(mock.client);
+    mock.executor.run(async move {
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+        fixture.core.pool.clear();
+    });
+}
