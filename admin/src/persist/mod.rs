@@ -4,6 +4,7 @@
 //! One job per file:
 //! - [`record`]: a journal record (`[len][check][unix seconds][key]`), sans-io.
 //! - [`layout`]: the directory's file names.
+//! - [`lock`]: one process per directory (an exclusive lock held while it runs).
 //! - [`journal`]: the log with group commit on the executor (many revocations, one fsync).
 //! - [`snapshot_file`]: a snapshot written crash-safely (tmp, sync, rename, sync dir).
 //! - [`recover`]: at start, the newest valid snapshot plus the log after it, torn tail cut.
@@ -14,6 +15,7 @@
 
 pub mod journal;
 pub mod layout;
+pub mod lock;
 pub mod record;
 pub mod recover;
 pub mod snapshot_file;

@@ -289,8 +289,13 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
     Ok(())
 }
 
+/// The persistence directory locks this process holds: released by the kernel when it exits.
+static HELD_DIR_LOCKS: std::sync::Mutex<Vec<admin::persist::lock::DirLock>> =
+    std::sync::Mutex::new(Vec::new());
+
 /// The filter of `settings`: recovered from `persistence` when configured (logging what was
-/// done), else empty. Returns where persistence continues.
+/// done), else empty; the persistence directory is locked first (another process holding it
+/// is an error). Returns where persistence continues.
 pub fn filter(
     settings: &admin::settings::RevokerSettings,
     persistence: Option<&admin::settings::PersistenceSettings>,
@@ -308,6 +313,13 @@ pub fn filter(
             .map_err(|e| RuntimeError::Filter(e.to_string()))?;
         return Ok((shared, writer, None));
     };
+    // Before recovery touches anything: one process per directory, for the process's life.
+    let lock = admin::persist::lock::DirLock::acquire(&p.dir)
+        .map_err(|e| RuntimeError::Persistence(e.to_string()))?;
+    HELD_DIR_LOCKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(lock);
     let began = std::time::Instant::now();
     let options = admin::persist::RecoverOptions {
         geometry: settings.geometry,

@@ -1023,3 +1023,49 @@ fn every_acknowledged_rpc_add_survives_kill_9_of_the_gateway() {
         }
     }
 }
+
+#[test]
+fn a_second_process_on_the_same_persistence_dir_exits_with_the_reason() {
+    let _serial = serial();
+    let state = Scratch::new("persist-shared-state");
+    let marker = state.file("keep", "");
+    let dir = std::path::Path::new(&marker)
+        .parent()
+        .expect("scratch dir")
+        .join("data")
+        .display()
+        .to_string();
+    let _first = persistent_revoker(0, &dir);
+    let scratch = Scratch::new("persist-second");
+    let config = format!(
+        r#"{{"version": 3, "port": 0, "extra_config": {{"auth/revoker": {{{}}},
+            "bloomgate/persistence": {{"dir": "{dir}"}}}}}}"#,
+        revoker_section("")
+    );
+    let path = scratch.file("revoker.json", &config);
+    let mut second = Command::new(env!("CARGO_BIN_EXE_bloomgate"))
+        .args(["revoker", "-c", &path, "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn bloomgate");
+    let deadline = Instant::now() + START_LIMIT;
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second revoker on the same persistence dir did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    let _ = std::io::Read::read_to_string(&mut second.stderr.take().expect("stderr"), &mut stderr);
+    assert!(!status.success(), "it must fail: {stderr}");
+    assert!(
+        stderr.contains("is in use by another bloomgate process (pid"),
+        "the reason names the holder: {stderr}"
+    );
+}
