@@ -71,18 +71,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting(divan::AllocProfiler::system());
 
-/// The data core of this thread (a `Core` is per thread: `Rc`s, `RefCell`s), built once.
-fn fixture() -> &'static Fixture {
-    thread_local! {
-        static FIXTURE: &'static Fixture = {
-            let fixture = Fixture::new();
-            fixture.check();
-            Box::leak(Box::new(fixture))
-        };
-    }
-    FIXTURE.with(|f| *f)
-}
-
 /// Allocations made by `COUNTED` requests of `kind` on a warmed connection, one request per
 /// buffer.
 fn steady_state(fixture: &Fixture, kind: Kind) -> u64 {
@@ -128,7 +116,7 @@ fn pipelined(fixture: &Fixture) -> u64 {
 }
 
 fn main() {
-    let fixture = fixture();
+    let fixture = Fixture::this_thread();
     let mut failures = Vec::new();
     for kind in KINDS {
         let n = steady_state(fixture, kind);
@@ -154,7 +142,7 @@ fn main() {
 /// shows are the connection's, not the request's).
 #[divan::bench(args = [Kind::Valid, Kind::Revoked])]
 fn first_request_of_a_connection(bencher: divan::Bencher, kind: Kind) {
-    let fixture = fixture();
+    let fixture = Fixture::this_thread();
     let bytes = fixture.request(kind);
     bencher.bench_local(|| {
         let mut conn = ConnBuffers::new(&fixture.core.config);

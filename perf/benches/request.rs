@@ -19,27 +19,15 @@ use common::{ConnBuffers, Fixture, KINDS, Kind};
 #[global_allocator]
 static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
 
-/// The data core of this thread (a `Core` is per thread: `Rc`s, `RefCell`s), built once.
-fn fixture() -> &'static Fixture {
-    thread_local! {
-        static FIXTURE: &'static Fixture = {
-            let fixture = Fixture::new();
-            fixture.check();
-            Box::leak(Box::new(fixture))
-        };
-    }
-    FIXTURE.with(|f| *f)
-}
-
 fn main() {
-    let _ = fixture();
+    let _ = Fixture::this_thread();
     divan::main();
 }
 
 /// One request of each kind through the whole synchronous path, on a warm connection.
 #[divan::bench(args = KINDS)]
 fn request(bencher: divan::Bencher, kind: Kind) {
-    let fixture = fixture();
+    let fixture = Fixture::this_thread();
     let mut conn = ConnBuffers::new(&fixture.core.config);
     let bytes = fixture.request(kind);
     // Warm the connection's buffers and the core's scratch to their high-water marks.

@@ -120,7 +120,10 @@ pub(crate) async fn open_segment(path: &Path, create: bool) -> Result<Segment, S
         .write(true)
         .create_new(create)
         .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        .map_err(|e| {
+            let op = if create { "create" } else { "open" };
+            format!("cannot {op} {}: {e}", path.display())
+        })?;
     let syncs = OpenOptions::new()
         .write(true)
         .buffered_open(path)

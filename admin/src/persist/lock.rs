@@ -61,8 +61,10 @@ impl DirLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
+                // A pid is a few digits; whatever else the file holds is not read.
                 let mut text = String::new();
-                let holder = file
+                let holder = (&file)
+                    .take(32)
                     .read_to_string(&mut text)
                     .ok()
                     .and_then(|_| text.trim().parse().ok());

@@ -198,6 +198,19 @@ pub fn request(path: &str, token: Option<&str>) -> Vec<u8> {
 }
 
 impl Fixture {
+    /// This thread's fixture (a `Core` is per thread: `Rc`s, `RefCell`s), built and checked
+    /// once, then kept for the process's life.
+    pub fn this_thread() -> &'static Fixture {
+        thread_local! {
+            static FIXTURE: &'static Fixture = {
+                let fixture = Fixture::new();
+                fixture.check();
+                Box::leak(Box::new(fixture))
+            };
+        }
+        FIXTURE.with(|f| *f)
+    }
+
     /// Loads the bench config, builds routes, validators, the filter (1M `jti`s revoked) and
     /// the core; mints a token per kind. Seconds of work (the inserts); do it once.
     pub fn new() -> Fixture {
