@@ -838,14 +838,19 @@ fn try_revoke(addr: SocketAddr, value: &str) -> Option<u16> {
     std::str::from_utf8(status).ok()?.parse().ok()
 }
 
-fn persistent_revoker(round: usize, state: &str) -> Node {
-    let scratch = Scratch::new(&format!("persist-revoker-{round}"));
+/// A revoker config keeping its state in `state`, written into `scratch`; returns its path.
+fn persistent_revoker_config(scratch: &Scratch, state: &str) -> String {
     let config = format!(
         r#"{{"version": 3, "port": 0, "extra_config": {{"auth/revoker": {{{}}},
             "bloomgate/persistence": {{"dir": "{state}"}}}}}}"#,
         revoker_section("")
     );
-    let path = scratch.file("revoker.json", &config);
+    scratch.file("revoker.json", &config)
+}
+
+fn persistent_revoker(round: usize, state: &str) -> Node {
+    let scratch = Scratch::new(&format!("persist-revoker-{round}"));
+    let path = persistent_revoker_config(&scratch, state);
     Node::start(
         scratch,
         &["revoker", "-c", &path, "--port", "0"],
@@ -857,13 +862,7 @@ fn persistent_revoker(round: usize, state: &str) -> Node {
 fn every_acknowledged_revocation_survives_kill_9_of_the_revoker() {
     let _serial = serial();
     let state = Scratch::new("persist-revoker-state");
-    let marker = state.file("keep", "");
-    let dir = std::path::Path::new(&marker)
-        .parent()
-        .expect("state dir")
-        .join("state")
-        .display()
-        .to_string();
+    let dir = state.subdir("state");
     let mut rng = Rng(0x5eed_0007);
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let began = Instant::now();
@@ -957,13 +956,7 @@ fn persistent_gateway(round: usize, state: &str, rpc_port: u16) -> Node {
 fn every_acknowledged_rpc_add_survives_kill_9_of_the_gateway() {
     let _serial = serial();
     let state = Scratch::new("persist-gateway-state");
-    let marker = state.file("keep", "");
-    let dir = std::path::Path::new(&marker)
-        .parent()
-        .expect("state dir")
-        .join("state")
-        .display()
-        .to_string();
+    let dir = state.subdir("state");
     let mut rng = Rng(0x5eed_0011);
     let acked = Arc::new(Mutex::new(Vec::<Vec<u8>>::new()));
     let began = Instant::now();
@@ -1028,21 +1021,10 @@ fn every_acknowledged_rpc_add_survives_kill_9_of_the_gateway() {
 fn a_second_process_on_the_same_persistence_dir_exits_with_the_reason() {
     let _serial = serial();
     let state = Scratch::new("persist-shared-state");
-    let marker = state.file("keep", "");
-    let dir = std::path::Path::new(&marker)
-        .parent()
-        .expect("scratch dir")
-        .join("data")
-        .display()
-        .to_string();
+    let dir = state.subdir("data");
     let _first = persistent_revoker(0, &dir);
     let scratch = Scratch::new("persist-second");
-    let config = format!(
-        r#"{{"version": 3, "port": 0, "extra_config": {{"auth/revoker": {{{}}},
-            "bloomgate/persistence": {{"dir": "{dir}"}}}}}}"#,
-        revoker_section("")
-    );
-    let path = scratch.file("revoker.json", &config);
+    let path = persistent_revoker_config(&scratch, &dir);
     let mut second = Command::new(env!("CARGO_BIN_EXE_bloomgate"))
         .args(["revoker", "-c", &path, "--port", "0"])
         .stdin(Stdio::null())

@@ -102,6 +102,11 @@ impl Scratch {
         std::fs::write(&path, contents).expect("write scratch file");
         path_string(path)
     }
+
+    /// The path of `name` in the directory (not created), for a process to make its own.
+    pub fn subdir(&self, name: &str) -> String {
+        path_string(self.0.join(name))
+    }
 }
 
 impl Drop for Scratch {
