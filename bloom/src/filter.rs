@@ -205,7 +205,8 @@ impl Filter {
 
     #[inline(always)]
     fn insert_in<const W: usize, const EXCLUSIVE: bool>(&self, hash: &KeyHash) -> bool {
-        let probe: Probe<W> = hash.probe(self.geometry.blocks(), self.geometry.k());
+        let g = &self.geometry;
+        let probe: Probe<W> = hash.probe(g.blocks(), g.placement(), g.k());
         let lines = self.block_lines::<W>(probe.block);
         let mut new_bits = 0u64;
         for (w, &mask) in probe.masks.iter().enumerate() {
@@ -229,11 +230,24 @@ impl Filter {
     #[inline(always)]
     fn contains_in<const W: usize>(&self, hash: &KeyHash) -> bool {
         let lines = self.block_lines::<W>(hash.block(self.geometry.blocks()));
-        // Test bit by bit and stop at the first clear one. The block is a cache miss; every test
-        // after the first is a hit in the same line(s). Stopping early keeps few instructions
-        // waiting on the miss, so lookups of consecutive requests overlap their misses: a miss
-        // costs about half of what testing the whole block does (see docs/BENCHMARKS.md).
-        for pos in hash.positions::<W>(self.geometry.k()) {
+        #[cfg(all(target_arch = "x86_64", not(loom)))]
+        if self.geometry.placement() == crate::geometry::Placement::Split
+            && let Some(found) = crate::simd::contains_split::<W>(lines, hash, self.geometry.k())
+        {
+            return found;
+        }
+        self.contains_bit_by_bit::<W>(lines, hash)
+    }
+
+    /// The portable lookup: test bit by bit and stop at the first clear one. The block is a
+    /// cache miss; every test after the first is a hit in the same line(s). Stopping early keeps
+    /// few instructions waiting on the miss, so lookups of consecutive requests overlap their
+    /// misses: a miss costs about half of what testing the whole block bit by bit does (see
+    /// docs/BENCHMARKS.md).
+    #[inline(always)]
+    fn contains_bit_by_bit<const W: usize>(&self, lines: &[Line], hash: &KeyHash) -> bool {
+        let g = &self.geometry;
+        for pos in hash.positions::<W>(g.placement(), g.k()) {
             let word = pos >> 6;
             if lines[word / 8].0[word % 8].load(Relaxed) & (1 << (pos & 63)) == 0 {
                 return false;

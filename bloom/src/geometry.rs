@@ -5,10 +5,16 @@
 //! *blocked* layout where every key's `k` bits sit in one block of 512, 1024, 2048 or 4096 bits
 //! (1, 2, 4 or 8 cache lines). Blocking makes a lookup one memory access instead of `k`, but the
 //! uneven number of keys per block raises the false-positive rate, so a blocked filter needs more
-//! bits than the classic optimum for the same `P`. [`Geometry::new`] computes the exact expected
-//! rate of the blocked layout (a Poisson mixture over block loads) and picks the smallest block
-//! whose memory stays within [`MEMORY_BUDGET`] of the classic optimum, then the fewest blocks and
-//! the best `k` that keep the expected rate at `N` keys <= [`DESIGN_MARGIN`] · `P`.
+//! bits than the classic optimum for the same `P`.
+//!
+//! Inside its block a key's bits are placed one of two ways ([`Placement`]): *split* (bit `i` in
+//! word `i mod W`, so that a lookup builds all its masks at once and tests the whole block in a
+//! few vector instructions) or *scattered* (every bit anywhere in the block: a little less memory
+//! for the same rate, but a bit at a time). [`Geometry::new`] computes the exact expected rate of
+//! each candidate (a Poisson mixture over block loads) and takes the first, in order of lookup
+//! cost, whose memory stays within [`MEMORY_BUDGET`] of the classic optimum: split blocks of one
+//! or two cache lines, then scattered blocks of one to eight; for each, the fewest blocks and the
+//! best `k` that keep the expected rate at `N` keys <= [`DESIGN_MARGIN`] · `P`.
 
 use std::fmt;
 
@@ -19,9 +25,9 @@ pub const MAX_BITS: u64 = 1 << 40;
 /// that a *measured* rate stays under `P` despite sampling noise.
 pub const DESIGN_MARGIN: f64 = 0.95;
 
-/// A block size is acceptable when its memory is at most this multiple of the classic optimum.
-/// Past that, the next (larger) block size is used; 4096 bits is the largest.
-pub const MEMORY_BUDGET: f64 = 1.25;
+/// A candidate layout is acceptable when its memory is at most this multiple of the classic
+/// optimum. Past that, the next candidate is tried; scattered 4096-bit blocks are the last.
+pub const MEMORY_BUDGET: f64 = 1.3;
 
 /// Bits in one 64-byte cache line.
 pub const LINE_BITS: u32 = 512;
@@ -33,8 +39,57 @@ pub const DEFAULT_SEED: u64 = 0x626c_6f6f_6d67_6174; // "bloomgat"
 /// The largest `k` considered. Larger values never help at block sizes <= 4096 bits.
 const MAX_K: u32 = 64;
 
-/// Block sizes tried, in bits, smallest first.
-const BLOCK_BITS: [u32; 4] = [512, 1024, 2048, 4096];
+/// The layouts tried, cheapest lookup first: split blocks of one and two cache lines (a lookup
+/// is a handful of vector instructions), then scattered blocks of one to eight lines (a lookup
+/// tests bit by bit). Split blocks of four lines and more are not offered: at the rates that need
+/// them, a scattered block of the same size takes less memory.
+const CANDIDATES: [(Placement, u32); 6] = [
+    (Placement::Split, 512),
+    (Placement::Split, 1024),
+    (Placement::Scattered, 512),
+    (Placement::Scattered, 1024),
+    (Placement::Scattered, 2048),
+    (Placement::Scattered, 4096),
+];
+
+/// Where a key's `k` bits go inside its block of `W` words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Placement {
+    /// Bit `i` in word `i mod W`, at a position 0–63 of its own: every word of the block is
+    /// tested with one mask, so a lookup needs no per-bit branch (the "split block" filter of
+    /// Putze, Sanders and Singler, as in Parquet and Impala).
+    Split,
+    /// Every bit at any of the block's positions.
+    Scattered,
+}
+
+impl Placement {
+    /// The byte that stands for this placement in snapshots and status replies.
+    pub fn code(self) -> u8 {
+        match self {
+            Placement::Split => 1,
+            Placement::Scattered => 2,
+        }
+    }
+
+    /// The placement of a [`Placement::code`].
+    pub fn from_code(code: u8) -> Option<Placement> {
+        match code {
+            1 => Some(Placement::Split),
+            2 => Some(Placement::Scattered),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Placement::Split => "split",
+            Placement::Scattered => "scattered",
+        })
+    }
+}
 
 /// Why a geometry cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -88,6 +143,7 @@ impl Classic {
 pub struct Geometry {
     n: u64,
     p: f64,
+    placement: Placement,
     block_words: u32,
     blocks: u64,
     k: u32,
@@ -113,8 +169,8 @@ impl Geometry {
         let classic = Classic::for_inputs(n, p)?;
         let target = p * DESIGN_MARGIN;
         let mut chosen = None;
-        for block_bits in BLOCK_BITS {
-            let layout = Layout::smallest(n, p, target, block_bits)?;
+        for (placement, block_bits) in CANDIDATES {
+            let layout = Layout::smallest(n, p, target, placement, block_bits)?;
             let within_budget = layout.bits() as f64 <= MEMORY_BUDGET * classic.bits as f64;
             chosen = Some(layout);
             if within_budget {
@@ -125,6 +181,7 @@ impl Geometry {
         Ok(Geometry {
             n,
             p,
+            placement: layout.placement,
             block_words: layout.block_bits / 64,
             blocks: layout.blocks,
             k: layout.k,
@@ -145,6 +202,10 @@ impl Geometry {
     /// The hash seed.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+    /// Where a key's bits go inside its block.
+    pub fn placement(&self) -> Placement {
+        self.placement
     }
     /// Bits set per key in this layout.
     pub fn k(&self) -> u32 {
@@ -192,7 +253,12 @@ impl Geometry {
     }
     /// The expected false-positive rate of one generation holding `keys` keys.
     pub fn expected_fpr(&self, keys: f64) -> f64 {
-        blocked_fpr(self.block_bits(), keys / self.blocks as f64, self.k)
+        layout_fpr(
+            self.placement,
+            self.block_bits(),
+            keys / self.blocks as f64,
+            self.k,
+        )
     }
 }
 
@@ -200,10 +266,11 @@ impl fmt::Display for Geometry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "N={} P={} ({} blocks of {} bits, k={}, {} bytes per generation)",
+            "N={} P={} ({} {} blocks of {} bits, k={}, {} bytes per generation)",
             self.n,
             self.p,
             self.blocks,
+            self.placement,
             self.block_bits(),
             self.k,
             self.bytes()
@@ -214,6 +281,7 @@ impl fmt::Display for Geometry {
 /// One candidate layout for a block size.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
+    placement: Placement,
     block_bits: u32,
     blocks: u64,
     k: u32,
@@ -227,16 +295,23 @@ impl Layout {
 
     /// The fewest blocks of `block_bits` (with the best `k`) whose expected rate at `n` keys is
     /// at most `target`.
-    fn smallest(n: u64, p: f64, target: f64, block_bits: u32) -> Result<Layout, GeometryError> {
+    fn smallest(
+        n: u64,
+        p: f64,
+        target: f64,
+        placement: Placement,
+        block_bits: u32,
+    ) -> Result<Layout, GeometryError> {
         let too_large = GeometryError::TooLarge { n, p };
         let max_blocks = MAX_BITS / u64::from(block_bits);
-        let best_at = |blocks: u64| best_k(block_bits, n as f64 / blocks as f64);
+        let best_at = |blocks: u64| best_k(placement, block_bits, n as f64 / blocks as f64);
         // A blocked filter never beats the classic optimum, so start there.
         let classic = Classic::for_inputs(n, p)?;
         let mut lo = classic.bits.div_ceil(u64::from(block_bits)).max(1);
         if best_at(lo).1 <= target {
             let (k, fpr) = best_at(lo);
             return Ok(Layout {
+                placement,
                 block_bits,
                 blocks: lo,
                 k,
@@ -266,6 +341,7 @@ impl Layout {
         }
         let (k, fpr) = best_at(hi);
         Ok(Layout {
+            placement,
             block_bits,
             blocks: hi,
             k,
@@ -275,10 +351,10 @@ impl Layout {
 }
 
 /// The `k` that minimises the expected rate at `keys_per_block`, with that rate.
-fn best_k(block_bits: u32, keys_per_block: f64) -> (u32, f64) {
-    let mut best = (1, blocked_fpr(block_bits, keys_per_block, 1));
+fn best_k(placement: Placement, block_bits: u32, keys_per_block: f64) -> (u32, f64) {
+    let mut best = (1, layout_fpr(placement, block_bits, keys_per_block, 1));
     for k in 2..=MAX_K {
-        let fpr = blocked_fpr(block_bits, keys_per_block, k);
+        let fpr = layout_fpr(placement, block_bits, keys_per_block, k);
         if fpr < best.1 {
             best = (k, fpr);
         } else {
@@ -289,13 +365,49 @@ fn best_k(block_bits: u32, keys_per_block: f64) -> (u32, f64) {
 }
 
 /// The expected false-positive rate of a blocked filter whose blocks hold `lambda` keys on
-/// average (Poisson), each key setting `k` uniformly random bits of its `block_bits`-bit block.
-pub(crate) fn blocked_fpr(block_bits: u32, lambda: f64, k: u32) -> f64 {
+/// average (Poisson), each key setting `k` bits of its `block_bits`-bit block as `placement`
+/// says.
+pub(crate) fn layout_fpr(placement: Placement, block_bits: u32, lambda: f64, k: u32) -> f64 {
+    match placement {
+        Placement::Scattered => poisson_mixture(lambda, |keys| {
+            // P(one probe finds a set bit) with `keys` keys in the block: 1 - (1-1/B)^(k·keys),
+            // for each of the k probes.
+            all_set(f64::from(block_bits), f64::from(k), keys)
+        }),
+        Placement::Split => {
+            // Word w holds `k / W` bits of every key, or one more for the first `k mod W` words;
+            // each word is a little scattered filter of 64 bits.
+            let words = block_bits / 64;
+            let (per_word, extra) = (k / words, k % words);
+            poisson_mixture(lambda, |keys| {
+                let heavy = all_set(64.0, f64::from(per_word + 1), keys);
+                let light = if per_word == 0 {
+                    1.0
+                } else {
+                    all_set(64.0, f64::from(per_word), keys)
+                };
+                heavy.powi(extra as i32) * light.powi((words - extra) as i32)
+            })
+        }
+    }
+}
+
+/// The probability that `probes` positions of a `bits`-bit array all find a set bit after `keys`
+/// keys have each set `probes` uniformly random positions of it: `(1 - (1-1/bits)^(probes·keys))^probes`.
+fn all_set(bits: f64, probes: f64, keys: f64) -> f64 {
+    let unset = (probes * keys * (-1.0 / bits).ln_1p()).exp();
+    if unset >= 1.0 {
+        0.0
+    } else {
+        (probes * (-unset).ln_1p()).exp()
+    }
+}
+
+/// `E[rate(L)]` for a block load `L` ~ Poisson(`lambda`), summed over the loads that matter.
+fn poisson_mixture(lambda: f64, rate: impl Fn(f64) -> f64) -> f64 {
     if lambda <= 0.0 {
         return 0.0;
     }
-    let kf = f64::from(k);
-    let ln_keep = (-1.0 / f64::from(block_bits)).ln_1p(); // ln(1 - 1/B)
     let spread = 12.0 * lambda.sqrt() + 20.0;
     let first = (lambda - spread).max(0.0).floor() as u64;
     let last = (lambda + spread).ceil() as u64;
@@ -304,14 +416,7 @@ pub(crate) fn blocked_fpr(block_bits: u32, lambda: f64, k: u32) -> f64 {
     for i in first..=last {
         let fi = i as f64;
         let ln_pois = -lambda + fi * ln_lambda - ln_factorial(fi);
-        // P(one probe hits a set bit) with i keys in the block: 1 - (1-1/B)^(k i)
-        let unset = (kf * fi * ln_keep).exp();
-        let hit = if unset >= 1.0 {
-            0.0
-        } else {
-            (kf * (-unset).ln_1p()).exp()
-        };
-        sum += ln_pois.exp() * hit;
+        sum += ln_pois.exp() * rate(fi);
     }
     sum.min(1.0)
 }

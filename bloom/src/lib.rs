@@ -13,14 +13,18 @@
 //!   checksummed header, validated before use.
 //!
 //! What this crate is not: it does no I/O, runs no tasks, and never reads a clock — time is a
-//! parameter (`now`, unix seconds). Its one `unsafe` module, `storage`, allocates the bit array
-//! (on huge pages when it is large).
+//! parameter (`now`, unix seconds). Two modules hold its `unsafe`: `storage` allocates the bit
+//! array (on huge pages when it is large), and `simd` looks a key up in a split block with AVX2
+//! when the CPU has it (the portable lookup is used otherwise).
 #![deny(unsafe_code)]
 
 pub mod filter;
 pub mod generations;
 pub mod geometry;
 pub mod hash;
+#[cfg(all(target_arch = "x86_64", not(loom)))]
+#[allow(unsafe_code)]
+mod simd;
 pub mod snapshot;
 #[allow(unsafe_code)]
 mod storage;
@@ -28,6 +32,6 @@ mod sync;
 
 pub use filter::{Filter, GeometryMismatch};
 pub use generations::{GenerationStats, Revocations, SweepProgress, WordCount, Writer, ZeroTtl};
-pub use geometry::{Classic, Geometry, GeometryError};
+pub use geometry::{Classic, Geometry, GeometryError, Placement};
 pub use hash::KeyHash;
 pub use snapshot::{RestoreReport, SnapshotBytes, SnapshotError};

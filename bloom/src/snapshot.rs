@@ -15,15 +15,16 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::filter::Filter;
 use crate::generations::{Generation, Revocations, WordCount, Writer, ZeroTtl};
-use crate::geometry::Geometry;
+use crate::geometry::{Geometry, Placement};
 use crate::sync::AtomicU64;
 use crate::sync::Ordering::Relaxed;
 
 const MAGIC: [u8; 8] = *b"BLGSNAP\x01";
 /// Bytes before the body.
 pub const HEADER_LEN: usize = 32;
-/// The body's format version.
-const FORMAT: u32 = 1;
+/// The body's format version. 2: the placement of bits in a block (format 1 had only scattered
+/// blocks, with the bits of today's `Placement::Scattered`, but no field saying so).
+const FORMAT: u32 = 2;
 
 #[derive(rkyv::Archive, rkyv::Serialize)]
 struct Body {
@@ -31,6 +32,7 @@ struct Body {
     n: u64,
     p: f64,
     seed: u64,
+    placement: u8,
     block_words: u32,
     blocks: u64,
     k: u32,
@@ -136,6 +138,7 @@ impl Writer {
             n: g.n(),
             p: g.p(),
             seed: g.seed(),
+            placement: g.placement().code(),
             block_words: g.block_words(),
             blocks: g.blocks(),
             k: g.k(),
@@ -296,16 +299,30 @@ fn check_compatible(archived: &ArchivedBody, g: &Geometry, ttl: u64) -> Result<(
         archived.n.to_native(),
         archived.p.to_native(),
         archived.seed.to_native(),
+        archived.placement,
         archived.block_words.to_native(),
         archived.blocks.to_native(),
         archived.k.to_native(),
     );
-    if found != (g.n(), g.p(), g.seed(), g.block_words(), g.blocks(), g.k()) {
+    let expected = (
+        g.n(),
+        g.p(),
+        g.seed(),
+        g.placement().code(),
+        g.block_words(),
+        g.blocks(),
+        g.k(),
+    );
+    if found != expected {
+        let placement = Placement::from_code(found.3).map_or_else(
+            || format!("unknown placement {}", found.3),
+            |p| p.to_string(),
+        );
         return Err(SnapshotError::Geometry {
             expected: g.to_string(),
             found: format!(
-                "N={} P={} seed={:#x} ({} blocks of {} words, k={})",
-                found.0, found.1, found.2, found.4, found.3, found.5
+                "N={} P={} seed={:#x} ({} {placement} blocks of {} words, k={})",
+                found.0, found.1, found.2, found.5, found.4, found.6
             ),
         });
     }

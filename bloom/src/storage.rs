@@ -12,7 +12,7 @@
 //! default, or `always`; with `never` the advice is ignored and the array uses small pages).
 //! The advice is a hint: if the kernel refuses it, nothing changes but speed.
 //!
-//! This is the only `unsafe` of the crate.
+//! With `simd` (the AVX2 lookup), this is the only `unsafe` of the crate.
 
 use std::alloc::{Layout, handle_alloc_error};
 use std::ptr::NonNull;

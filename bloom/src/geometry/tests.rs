@@ -101,3 +101,40 @@ fn sizing_is_deterministic() {
         Geometry::new(12345, 1e-5).unwrap()
     );
 }
+
+#[test]
+fn the_cheapest_lookup_within_budget_is_chosen() {
+    // (N, P) -> (placement, block bits, k): split blocks of one or two lines while they fit
+    // the memory budget, scattered blocks past that.
+    let rows = [
+        (1_000_000u64, 1e-3, Placement::Split, 512u32, 8u32),
+        (10_000_000, 1e-4, Placement::Split, 512, 16),
+        (10_000_000, 1e-7, Placement::Split, 1024, 16),
+        (100_000_000, 1e-9, Placement::Scattered, 2048, 26),
+    ];
+    for (n, p, placement, block_bits, k) in rows {
+        let g = Geometry::new(n, p).unwrap();
+        assert_eq!(
+            (g.placement(), g.block_bits(), g.k()),
+            (placement, block_bits, k),
+            "{g}"
+        );
+        assert!(g.bytes_ratio_to_optimal() <= MEMORY_BUDGET, "{g}");
+    }
+}
+
+#[test]
+fn a_split_block_of_one_bit_per_word_is_a_product_of_word_filters() {
+    // k = W: every word is a 64-bit filter holding one bit of each key, so at a fixed load of
+    // L keys the rate is (1 - (63/64)^L)^W; the Poisson mixture must agree when the load
+    // barely varies, and a scattered block of the same size must do at least as well.
+    let lambda = 20.0;
+    let split = layout_fpr(Placement::Split, 1024, lambda, 16);
+    let scattered = layout_fpr(Placement::Scattered, 1024, lambda, 16);
+    let fixed_load = (1.0 - (63.0f64 / 64.0).powf(lambda)).powi(16);
+    assert!(
+        split > fixed_load && split < 20.0 * fixed_load,
+        "{split} {fixed_load}"
+    );
+    assert!(scattered <= split, "{scattered} {split}");
+}

@@ -115,69 +115,55 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// Median over `reps` of the mean ns per call of `op` over `keys`.
-fn time_per_op(reps: usize, keys: &[Key], op: impl Fn(&Key) -> bool) -> f64 {
-    median(
-        (0..reps)
-            .map(|_| {
-                let start = Instant::now();
-                let mut hits = 0usize;
-                for k in keys {
-                    hits += usize::from(op(k));
-                }
-                black_box(hits);
-                start.elapsed().as_nanos() as f64 / keys.len() as f64
-            })
-            .collect(),
-    )
+/// The mean ns per call of `op` over `keys`, one pass.
+fn time_per_op(keys: &[Key], op: impl Fn(&Key) -> bool) -> f64 {
+    let start = Instant::now();
+    let mut hits = 0usize;
+    for k in keys {
+        hits += usize::from(op(k));
+    }
+    black_box(hits);
+    start.elapsed().as_nanos() as f64 / keys.len() as f64
 }
 
 /// As [`time_per_op`], with two threads running `op` at once; ns per op per thread.
-fn time_per_op_2threads(reps: usize, keys: &[Key], op: impl Fn(&Key) -> bool + Sync) -> f64 {
-    median(
-        (0..reps)
-            .map(|_| {
-                let barrier = std::sync::Barrier::new(2);
-                let per_thread: Vec<f64> = std::thread::scope(|s| {
-                    let handles: Vec<_> = (0..2)
-                        .map(|t| {
-                            let (barrier, op) = (&barrier, &op);
-                            s.spawn(move || {
-                                barrier.wait();
-                                let start = Instant::now();
-                                let mut hits = 0usize;
-                                // The two threads walk the keys in opposite orders.
-                                if t == 0 {
-                                    for k in keys {
-                                        hits += usize::from(op(k));
-                                    }
-                                } else {
-                                    for k in keys.iter().rev() {
-                                        hits += usize::from(op(k));
-                                    }
-                                }
-                                black_box(hits);
-                                start.elapsed().as_nanos() as f64 / keys.len() as f64
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or(f64::NAN))
-                        .collect()
-                });
-                per_thread.iter().sum::<f64>() / 2.0
+fn time_per_op_2threads(keys: &[Key], op: impl Fn(&Key) -> bool + Sync) -> f64 {
+    let barrier = std::sync::Barrier::new(2);
+    let per_thread: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|t| {
+                let (barrier, op) = (&barrier, &op);
+                s.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    let mut hits = 0usize;
+                    // The two threads walk the keys in opposite orders.
+                    if t == 0 {
+                        for k in keys {
+                            hits += usize::from(op(k));
+                        }
+                    } else {
+                        for k in keys.iter().rev() {
+                            hits += usize::from(op(k));
+                        }
+                    }
+                    black_box(hits);
+                    start.elapsed().as_nanos() as f64 / keys.len() as f64
+                })
             })
-            .collect(),
-    )
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(f64::NAN))
+            .collect()
+    });
+    per_thread.iter().sum::<f64>() / 2.0
 }
 
 struct Figures {
     bytes: u64,
     ns_insert: f64,
-    ns_hit: f64,
-    ns_miss: f64,
-    ns_miss_2threads: f64,
+    lookups: Lookups,
     fpr_measured: f64,
 }
 
@@ -187,23 +173,25 @@ impl Figures {
             "\"bytes\":{},\"ns_insert\":{:.2},\"ns_hit\":{:.2},\"ns_miss\":{:.2},\"ns_miss_2threads\":{:.2},\"fpr_measured\":{:e}",
             self.bytes,
             self.ns_insert,
-            self.ns_hit,
-            self.ns_miss,
-            self.ns_miss_2threads,
+            self.lookups.ns_hit,
+            self.lookups.ns_miss,
+            self.lookups.ns_miss_2threads,
             self.fpr_measured
         )
     }
 }
 
-/// Measures one filter through `insert` and `contains`.
-fn measure(
-    args: &Args,
-    absent: u64,
-    bytes: u64,
-    insert: impl Fn(&Key) -> bool,
-    contains: impl Fn(&Key) -> bool + Sync,
-) -> Figures {
-    // The last `lookups` inserted keys are timed as inserts; the rest go in untimed first.
+/// Medians of the timed lookups of one filter.
+#[derive(Default)]
+struct Lookups {
+    ns_hit: f64,
+    ns_miss: f64,
+    ns_miss_2threads: f64,
+}
+
+/// Inserts the `n` keys of stream 0; the last `lookups` of them are timed (ns per insert), the
+/// rest go in untimed first.
+fn fill(args: &Args, insert: impl Fn(&Key) -> bool) -> f64 {
     let timed = (args.lookups as u64).min(args.n);
     for i in 0..args.n - timed {
         insert(&key(0, i));
@@ -213,32 +201,72 @@ fn measure(
     for k in &insert_keys {
         black_box(insert(k));
     }
-    let ns_insert = start.elapsed().as_nanos() as f64 / insert_keys.len() as f64;
-    drop(insert_keys);
-    // Hits: random inserted keys (not the recently inserted, cache-warm ones).
+    start.elapsed().as_nanos() as f64 / insert_keys.len() as f64
+}
+
+/// Hits (random inserted keys, not the recently inserted, cache-warm ones) and misses, timed
+/// for both filters in alternation, pass by pass: a slow moment of this shared host lands on
+/// one pass of each, not on all the passes of one filter, so the ratio of the medians compares
+/// like with like.
+fn time_lookups(
+    args: &Args,
+    ours: impl Fn(&Key) -> bool + Sync,
+    theirs: Option<impl Fn(&Key) -> bool + Sync>,
+) -> (Lookups, Lookups) {
     let hit_keys: Vec<Key> = (0..args.lookups as u64)
         .map(|i| key(0, mix(i ^ 0xabc) % args.n))
         .collect();
     let miss_keys: Vec<Key> = (0..args.lookups as u64).map(|i| key(1, i)).collect();
-    let ns_hit = time_per_op(args.reps, &hit_keys, &contains);
-    let ns_miss = time_per_op(args.reps, &miss_keys, &contains);
-    let ns_miss_2threads = time_per_op_2threads(args.reps, &miss_keys, &contains);
     assert!(
-        hit_keys.iter().all(&contains),
+        hit_keys.iter().all(&ours),
         "a false negative: the filter is broken"
     );
+    let mut passes: [Vec<[f64; 3]>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..args.reps {
+        passes[0].push([
+            time_per_op(&hit_keys, &ours),
+            time_per_op(&miss_keys, &ours),
+            time_per_op_2threads(&miss_keys, &ours),
+        ]);
+        if let Some(theirs) = &theirs {
+            passes[1].push([
+                time_per_op(&hit_keys, theirs),
+                time_per_op(&miss_keys, theirs),
+                time_per_op_2threads(&miss_keys, theirs),
+            ]);
+        }
+    }
+    let medians = |passes: &[[f64; 3]]| {
+        if passes.is_empty() {
+            return Lookups::default();
+        }
+        let of = |i: usize| median(passes.iter().map(|p| p[i]).collect());
+        Lookups {
+            ns_hit: of(0),
+            ns_miss: of(1),
+            ns_miss_2threads: of(2),
+        }
+    };
+    (medians(&passes[0]), medians(&passes[1]))
+}
+
+/// This process's anonymous memory on transparent huge pages (`AnonHugePages` of
+/// `/proc/self/smaps_rollup`), in bytes: whether bloomgate's bit array got the huge pages it
+/// asks for, which a lookup's cost depends on. `None` where the file is missing.
+fn anon_huge_bytes() -> Option<u64> {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let line = rollup.lines().find(|l| l.starts_with("AnonHugePages:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The share of the first `absent` keys of stream 1 (never inserted) that `contains` reports.
+fn fpr(absent: u64, contains: impl Fn(&Key) -> bool) -> f64 {
     let mut false_positives = 0u64;
     for i in 0..absent {
         false_positives += u64::from(contains(&key(1, i)));
     }
-    Figures {
-        bytes,
-        ns_insert,
-        ns_hit,
-        ns_miss,
-        ns_miss_2threads,
-        fpr_measured: false_positives as f64 / absent as f64,
-    }
+    false_positives as f64 / absent as f64
 }
 
 fn main() {
@@ -268,48 +296,59 @@ fn main() {
         );
         return;
     }
-    let ours = {
-        let filter = Filter::new(geometry);
-        measure(
-            &args,
-            absent,
-            geometry.bytes(),
-            |k| filter.insert(k),
-            |k| filter.contains(k),
-        )
-    };
-    let fastbloom = (!args.skip_fastbloom).then(|| {
+    let ours = Filter::new(geometry);
+    let ours_insert = fill(&args, |k| ours.insert(k));
+    let theirs = (!args.skip_fastbloom).then(|| {
         let filter = AtomicBloomFilter::with_false_pos(args.p)
             .hasher(Xxh3Builder::new())
             .expected_items(args.n as usize);
-        let bytes = filter.num_bits() as u64 / 8;
-        measure(
-            &args,
-            absent,
-            bytes,
-            |k| filter.insert(k.as_slice()),
-            |k| filter.contains(k.as_slice()),
-        )
+        let ns_insert = fill(&args, |k| filter.insert(k.as_slice()));
+        (filter, ns_insert)
+    });
+    let (ours_lookups, theirs_lookups) = time_lookups(
+        &args,
+        |k| ours.contains(k),
+        theirs
+            .as_ref()
+            .map(|(filter, _)| |k: &Key| filter.contains(k.as_slice())),
+    );
+    let huge_bytes = anon_huge_bytes();
+    let ours_figures = Figures {
+        bytes: geometry.bytes(),
+        ns_insert: ours_insert,
+        lookups: ours_lookups,
+        fpr_measured: fpr(absent, |k| ours.contains(k)),
+    };
+    drop(ours);
+    let fastbloom = theirs.map(|(filter, ns_insert)| Figures {
+        bytes: filter.num_bits() as u64 / 8,
+        ns_insert,
+        lookups: theirs_lookups,
+        fpr_measured: fpr(absent, |k| filter.contains(k.as_slice())),
     });
     let ns_writer_batch = writer_batch_figure(geometry, args.n, args.lookups);
     let snapshot = args.snapshot.then(|| snapshot_figures(geometry, args.n));
 
     let classic = geometry.classic();
     let mut line = format!(
-        "{{\"n\":{},\"p\":{:e},\"bits_optimal\":{},\"k_optimal\":{},\"block_bits\":{},\"k\":{},\"bytes_two_generations\":{},\"bytes_ratio_to_optimal\":{:.4},\"absent_probes\":{},\"fpr_resolved\":{},{}",
+        "{{\"n\":{},\"p\":{:e},\"bits_optimal\":{},\"k_optimal\":{},\"placement\":\"{}\",\"block_bits\":{},\"k\":{},\"bytes_two_generations\":{},\"bytes_ratio_to_optimal\":{:.4},\"absent_probes\":{},\"fpr_resolved\":{},{}",
         args.n,
         args.p,
         classic.bits,
         classic.k,
+        geometry.placement(),
         geometry.block_bits(),
         geometry.k(),
         2 * geometry.bytes(),
         geometry.bytes_ratio_to_optimal(),
         absent,
         fpr_resolved,
-        ours.json()
+        ours_figures.json()
     );
     line.push_str(&format!(",\"ns_insert_batch_writer\":{ns_writer_batch:.2}"));
+    if let Some(bytes) = huge_bytes {
+        line.push_str(&format!(",\"anon_huge_bytes_while_timing\":{bytes}"));
+    }
     if let Some(f) = fastbloom {
         line.push_str(&format!(",\"fastbloom\":{{{}}}", f.json()));
     }

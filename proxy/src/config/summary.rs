@@ -154,9 +154,10 @@ fn revoker(f: &mut fmt::Formatter<'_>, r: &RevokerSettings) -> fmt::Result {
     )?;
     writeln!(
         f,
-        "  geometry: {} bits = {} blocks of {} bits, k={}, design rate {:.3e}",
+        "  geometry: {} bits = {} {} blocks of {} bits, k={}, design rate {:.3e}",
         g.bits(),
         g.blocks(),
+        g.placement(),
         g.block_bits(),
         g.k(),
         g.design_fpr()

@@ -80,9 +80,10 @@ fn the_community_gateway_passes_when_skipping_unsupported_endpoints() {
     assert!(s.contains("\n  RPC port: 1234\n"), "{s}");
     assert!(
         s.contains(&format!(
-            "\n  geometry: {} bits = {} blocks of {} bits, k={}",
+            "\n  geometry: {} bits = {} {} blocks of {} bits, k={}",
             g.bits(),
             g.blocks(),
+            g.placement(),
             g.block_bits(),
             g.k()
         )),

@@ -35,7 +35,7 @@ fn the_example_gateway_summary() {
     let g = config.revoker.as_ref().unwrap().geometry;
     assert!(
         text.contains(&format!(
-            "geometry: {} bits = {} blocks of {} bits, k={}",
+            "geometry: {} bits = {} split blocks of {} bits, k={}",
             g.bits(),
             g.blocks(),
             g.block_bits(),
