@@ -178,3 +178,28 @@ fn garbage_bodies_with_valid_checksums_are_refused() {
         );
     }
 }
+
+#[test]
+fn a_damaged_word_is_refused_by_the_checksum_whichever_way_it_is_read() {
+    let bytes = sample();
+    let mut bad = bytes.clone();
+    // The middle of the body lies in the generations' words: the archive stays valid, only
+    // the checksum can tell.
+    let at = HEADER_LEN + (bytes.len() - HEADER_LEN) / 2;
+    bad[at] ^= 0x10;
+    assert_eq!(
+        Revocations::restore(&bad, geometry(), TTL, 100 * TTL + 1).map(|_| ()),
+        Err(SnapshotError::Checksum)
+    );
+    let (r, mut w) = Revocations::new(geometry(), TTL, 100 * TTL).unwrap();
+    w.insert(b"local", 100 * TTL + 1);
+    let before = r.stats();
+    assert_eq!(
+        w.merge_snapshot(&bad, 100 * TTL + 2),
+        Err(SnapshotError::Checksum)
+    );
+    assert_eq!(r.stats(), before, "a refused merge changed the filter");
+    // Resealed, the same bytes are a valid (different) snapshot.
+    reseal(&mut bad);
+    assert!(Revocations::restore(&bad, geometry(), TTL, 100 * TTL + 1).is_ok());
+}
