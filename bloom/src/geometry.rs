@@ -376,20 +376,65 @@ pub(crate) fn layout_fpr(placement: Placement, block_bits: u32, lambda: f64, k: 
         }),
         Placement::Split => {
             // Word w holds `k / W` bits of every key, or one more for the first `k mod W` words;
-            // each word is a little scattered filter of 64 bits.
+            // each word is a little scattered filter of 64 bits, independent of the others.
             let words = block_bits / 64;
             let (per_word, extra) = (k / words, k % words);
             poisson_mixture(lambda, |keys| {
-                let heavy = all_set(64.0, f64::from(per_word + 1), keys);
-                let light = if per_word == 0 {
-                    1.0
-                } else {
-                    all_set(64.0, f64::from(per_word), keys)
-                };
+                let heavy = word_rate(per_word + 1, keys);
+                let light = word_rate(per_word, keys);
                 heavy.powi(extra as i32) * light.powi((words - extra) as i32)
             })
         }
     }
+}
+
+/// The exact probability that `probes` positions drawn at random (with repeats) in a 64-bit
+/// word all find a set bit after `keys` keys have each set `probes` such positions. The
+/// classic `(1 - (1-1/64)^(probes·keys))^probes` treats the probes as independent; in a word
+/// this small they are not (two probes may be the same bit, and the number of set bits
+/// varies), and it underestimates the rate by a few percent at two probes a word. Here: over
+/// the number `d` of distinct probed bits, by inclusion–exclusion
+/// `P(d given bits all set) = sum_i (-1)^i C(d,i) (1 - i/64)^(probes·keys)`.
+fn word_rate(probes: u32, keys: f64) -> f64 {
+    const BITS: f64 = 64.0;
+    // At most MAX_K / 8 = 8 probes a word (the fewest words a split block has is 8). Past
+    // that the alternating sum below would lose its precision; the classic formula is close
+    // there anyway.
+    const MOST: usize = 8;
+    let c = probes as usize;
+    if c == 0 {
+        return 1.0;
+    }
+    if c > MOST {
+        return all_set(BITS, f64::from(probes), keys);
+    }
+    // distinct[d]: the probability that `probes` draws hit exactly d distinct bits.
+    let mut distinct = [0.0f64; MOST + 1];
+    distinct[0] = 1.0;
+    for _ in 0..c {
+        for d in (0..c).rev() {
+            let fresh = distinct[d] * (BITS - d as f64) / BITS;
+            distinct[d + 1] += fresh;
+            distinct[d] -= fresh;
+        }
+    }
+    // sum_d P(d) sum_i (-1)^i C(d,i) q_i  =  sum_i (-1)^i q_i sum_d P(d) C(d,i),
+    // with q_i = (1 - i/64)^(probes·keys) computed once per i.
+    let throws = f64::from(probes) * keys;
+    let mut rate = 0.0;
+    for i in 0..=c {
+        let mut weight = 0.0;
+        let mut choose = 1.0; // C(d, i), from d = i up
+        for (d, &p_d) in distinct.iter().enumerate().take(c + 1).skip(i.max(1)) {
+            if d > i {
+                choose = choose * d as f64 / (d - i) as f64;
+            }
+            weight += p_d * choose;
+        }
+        let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+        rate += sign * weight * (throws * (-(i as f64) / BITS).ln_1p()).exp();
+    }
+    rate.clamp(0.0, 1.0)
 }
 
 /// The probability that `probes` positions of a `bits`-bit array all find a set bit after `keys`

@@ -130,6 +130,7 @@ fn truncation_at_every_length_is_an_error() {
 #[test]
 fn random_corruption_is_an_error_never_a_panic() {
     let bytes = sample();
+    let geometry = geometry();
     let mut rng = 0x5eed_u64;
     let mut next = move || {
         rng ^= rng << 13;
@@ -149,7 +150,7 @@ fn random_corruption_is_an_error_never_a_panic() {
         if resealed {
             reseal(&mut bad);
         }
-        match Revocations::restore(&bad, geometry(), TTL, 100 * TTL + 1) {
+        match Revocations::restore(&bad, geometry, TTL, 100 * TTL + 1) {
             Err(_) => {}
             // A resealed flip inside the words is a valid (different) filter; anything else
             // must have been refused.
