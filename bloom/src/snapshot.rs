@@ -1,7 +1,7 @@
 //! Snapshots: the whole filter (both generations, their epochs, the geometry, the hash seed) as
 //! one self-checking byte string, for disk and for syncing a new gateway.
 //!
-//! Layout: a 32-byte header — magic `BLGSNAP\x01`, the body length (u64 LE), the xxh3-64 of the
+//! Layout: a 32-byte header — magic `BLGSNAP\x02` (the last byte is the format), the body length (u64 LE), the xxh3-64 of the
 //! body (u64 LE), 8 reserved zero bytes — then the body, an rkyv archive. The header lets a
 //! reader reject truncation before it looks at the archive; the archive is validated byte by
 //! byte (bytecheck) before any field is read. The checksum is verified before a merge into a
@@ -21,12 +21,16 @@ use crate::geometry::{Geometry, Placement};
 use crate::sync::AtomicU64;
 use crate::sync::Ordering::Relaxed;
 
-const MAGIC: [u8; 8] = *b"BLGSNAP\x01";
+/// The last byte is [`FORMAT`]: a snapshot of another format is refused before its archive,
+/// whose layout may differ, is read.
+const MAGIC: [u8; 8] = *b"BLGSNAP\x02";
 /// Bytes before the body.
 pub const HEADER_LEN: usize = 32;
-/// The body's format version. 2: the placement of bits in a block (format 1 had only scattered
-/// blocks, with the bits of today's `Placement::Scattered`, but no field saying so).
+/// The format version, in the magic and in the body. 2: the placement of bits in a block
+/// (format 1 had only scattered blocks, with the bits of today's `Placement::Scattered`, but no
+/// field saying so).
 const FORMAT: u32 = 2;
+const _: () = assert!(MAGIC[7] as u32 == FORMAT);
 
 #[derive(rkyv::Archive, rkyv::Serialize)]
 struct Body {
@@ -60,8 +64,8 @@ pub enum SnapshotError {
         /// What was given.
         found: u64,
     },
-    /// Not a bloomgate snapshot, or a version this build cannot read.
-    #[error("not a bloomgate snapshot (bad magic or unknown version)")]
+    /// Not a bloomgate snapshot, or a format this build cannot read.
+    #[error("not a bloomgate snapshot of format {FORMAT} (bad magic, or another format)")]
     Magic,
     /// The body's checksum does not match: the bytes were damaged.
     #[error("snapshot checksum mismatch: the file is corrupt")]

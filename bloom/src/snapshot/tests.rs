@@ -204,3 +204,13 @@ fn a_damaged_word_is_refused_by_the_checksum_whichever_way_it_is_read() {
     reseal(&mut bad);
     assert!(Revocations::restore(&bad, geometry(), TTL, 100 * TTL + 1).is_ok());
 }
+
+#[test]
+fn a_snapshot_of_another_format_is_refused_by_its_magic() {
+    let mut older = sample();
+    older[7] = 1; // format 1: scattered blocks only, another archive layout
+    reseal(&mut older);
+    let err = Revocations::restore(&older, geometry(), TTL, 100 * TTL).map(|_| ());
+    assert_eq!(err, Err(SnapshotError::Magic));
+    assert!(SnapshotError::Magic.to_string().contains("format 2"));
+}
