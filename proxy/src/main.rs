@@ -29,7 +29,7 @@ fn main() -> ExitCode {
                 ..Overrides::new(Role::Check)
             };
             match load(&args.config, &overrides) {
-                Ok(config) => print_lossy(&config.summary().to_string()),
+                Ok(config) => check(&config),
                 Err(code) => code,
             }
         }
@@ -63,6 +63,26 @@ fn main() -> ExitCode {
             }
         },
         Command::Rpc(args) => rpc_tool::run(args),
+    }
+}
+
+/// `bloomgate check` past the config itself: the local JWK Sets parse and hold a key for their
+/// endpoints' `alg` (exit 1 with the same one line as `run` otherwise; their warnings go to
+/// stderr), then the summary.
+fn check(config: &Config) -> ExitCode {
+    match proxy::jwt::Validators::check_local_keys(config) {
+        Ok(notes) => {
+            let mut lines = String::new();
+            for warning in &notes.warnings {
+                lines.push_str(&format!("bloomgate: {warning}\n"));
+            }
+            eprint_lossy(&lines);
+            print_lossy(&config.summary().to_string())
+        }
+        Err(e) => {
+            eprint_lossy(&format!("{e}\n"));
+            ExitCode::FAILURE
+        }
     }
 }
 

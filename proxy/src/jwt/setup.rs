@@ -50,25 +50,7 @@ impl Validators {
             let store = match &settings.keys {
                 KeySource::Local { path } => {
                     let field = format!("{section}.jwk_local_path");
-                    let store = match local.get(path) {
-                        Some(store) => Arc::clone(store),
-                        None => {
-                            let store = load_local(path, settings.alg, &field, &mut notes)?;
-                            local.insert(path.clone(), Arc::clone(&store));
-                            store
-                        }
-                    };
-                    if !supports(&store, settings.alg) {
-                        return Err(ConfigError::new(
-                            field,
-                            format!(
-                                "{}: no key usable with alg {}",
-                                path.display(),
-                                settings.alg
-                            ),
-                        ));
-                    }
-                    store
+                    local_store(&mut local, path, settings.alg, &field, &mut notes)?
                 }
                 KeySource::Remote {
                     url,
@@ -106,6 +88,27 @@ impl Validators {
         ))
     }
 
+    /// What `bloomgate check` can verify of the keys without the network: every
+    /// `jwk_local_path` is read and parsed as at start, and must hold a key usable with its
+    /// endpoint's `alg` (the same error as `run` otherwise). `jwk_url`s are not fetched.
+    pub fn check_local_keys(config: &Config) -> Result<SetupNotes, ConfigError> {
+        let mut notes = SetupNotes::default();
+        let mut local: HashMap<PathBuf, Arc<KeyStore>> = HashMap::new();
+        for endpoint in &config.endpoints {
+            let Some(settings) = &endpoint.validator else {
+                continue;
+            };
+            if let KeySource::Local { path } = &settings.keys {
+                let field = format!(
+                    "endpoints[{}].extra_config.{VALIDATOR_NAMESPACE}.jwk_local_path",
+                    endpoint.index
+                );
+                local_store(&mut local, path, settings.alg, &field, &mut notes)?;
+            }
+        }
+        Ok(notes)
+    }
+
     /// Validators built from already compiled ones (tests, benchmarks), by route index.
     pub fn from_list(by_route: Vec<Option<Validator>>) -> Validators {
         Validators {
@@ -131,6 +134,32 @@ impl Validators {
 
 fn supports(store: &KeyStore, alg: Alg) -> bool {
     store.current().supports(alg)
+}
+
+/// The keys of `path` (read and parsed once for all the endpoints naming it), which must hold
+/// a key usable with `alg`.
+fn local_store(
+    loaded: &mut HashMap<PathBuf, Arc<KeyStore>>,
+    path: &std::path::Path,
+    alg: Alg,
+    field: &str,
+    notes: &mut SetupNotes,
+) -> Result<Arc<KeyStore>, ConfigError> {
+    let store = match loaded.get(path) {
+        Some(store) => Arc::clone(store),
+        None => {
+            let store = load_local(path, alg, field, notes)?;
+            loaded.insert(path.to_path_buf(), Arc::clone(&store));
+            store
+        }
+    };
+    if !supports(&store, alg) {
+        return Err(ConfigError::new(
+            field,
+            format!("{}: no key usable with alg {alg}", path.display()),
+        ));
+    }
+    Ok(store)
 }
 
 /// Reads and parses a `jwk_local_path`.

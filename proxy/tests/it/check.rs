@@ -256,3 +256,42 @@ fn run_fails_on_a_bad_config_before_binding_anything() {
     assert!(out.stderr.starts_with("config error: "), "{out:?}");
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
 }
+
+#[test]
+fn check_parses_local_jwk_sets_as_run_does() {
+    let scratch = Scratch::new("check-jwk");
+    scratch.file("garbage.jwk.json", "this is not a JWK Set");
+    scratch.file(
+        "oct.jwk.json",
+        r#"{"keys": [{"kty": "oct", "kid": "a", "alg": "HS256", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}]}"#,
+    );
+    let config = |alg: &str, jwk: &str| {
+        format!(
+            r#"{{"version": 3, "host": ["h"], "endpoints": [{{"endpoint": "/a", "backend": [{{"url_pattern": "/b"}}],
+            "extra_config": {{"auth/validator": {{"alg": "{alg}", "jwk_local_path": "{jwk}"}}}}}}]}}"#
+        )
+    };
+    let field = "config error: endpoints[0].extra_config.auth/validator.jwk_local_path: ";
+    let cases = [
+        ("garbage.json", config("HS256", "garbage.jwk.json"), ""),
+        (
+            "no-rsa.json",
+            config("RS256", "oct.jwk.json"),
+            "no key usable with alg RS256",
+        ),
+    ];
+    for (name, contents, says) in cases {
+        let path = scratch.file(name, &contents);
+        let out = bloomgate(&["check", "-c", &path], &[]);
+        assert_eq!(out.code, Some(1), "{name}: {out:?}");
+        assert!(out.stdout.is_empty(), "{name}: {out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{name}: {out:?}");
+        assert!(out.stderr.starts_with(field), "{name}: {out:?}");
+        assert!(out.stderr.contains(says), "{name}: {out:?}");
+    }
+    // The same file with the alg it holds a key for passes.
+    let path = scratch.file("ok.json", &config("HS256", "oct.jwk.json"));
+    let out = bloomgate(&["check", "-c", &path], &[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
