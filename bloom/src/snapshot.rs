@@ -13,6 +13,9 @@ use std::sync::Arc;
 
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
+use rkyv::vec::{ArchivedVec, VecResolver};
+use rkyv::with::{ArchiveWith, SerializeWith};
+use rkyv::{Archived, Place};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::filter::Filter;
@@ -32,7 +35,14 @@ pub const HEADER_LEN: usize = 32;
 const FORMAT: u32 = 2;
 const _: () = assert!(MAGIC[7] as u32 == FORMAT);
 
-#[derive(rkyv::Archive, rkyv::Serialize)]
+/// The archive's root, as a reader sees it. Written through [`BodyOut`], which archives to the
+/// same type (a test serialises both and compares the bytes).
+#[derive(rkyv::Archive)]
+#[cfg_attr(test, derive(rkyv::Serialize))]
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "only its archived form is read")
+)]
 struct Body {
     format: u32,
     n: u64,
@@ -46,11 +56,76 @@ struct Body {
     generations: Vec<GenerationBody>,
 }
 
-#[derive(rkyv::Archive, rkyv::Serialize)]
+#[derive(rkyv::Archive)]
+#[cfg_attr(test, derive(rkyv::Serialize))]
 struct GenerationBody {
     epoch: u64,
     inserted: u64,
     words: Vec<u64>,
+}
+
+/// [`Body`] as the writer builds it: the generations' words are read from the live filter
+/// while they are archived, not collected into a `Vec` first (a second copy of the filter, and
+/// its page faults: most of a snapshot's time).
+#[derive(rkyv::Serialize, rkyv::Archive)]
+#[rkyv(as = ArchivedBody)]
+struct BodyOut {
+    format: u32,
+    n: u64,
+    p: f64,
+    seed: u64,
+    placement: u8,
+    block_words: u32,
+    blocks: u64,
+    k: u32,
+    ttl: u64,
+    generations: Vec<GenerationOut>,
+}
+
+#[derive(rkyv::Serialize, rkyv::Archive)]
+#[rkyv(as = ArchivedGenerationBody)]
+struct GenerationOut {
+    epoch: u64,
+    inserted: u64,
+    #[rkyv(with = LiveWords)]
+    words: GenerationRef,
+}
+
+/// One generation of a live filter (no lifetime: the derive's bounds would not normalise).
+struct GenerationRef {
+    shared: Arc<Revocations>,
+    index: usize,
+}
+
+impl GenerationRef {
+    fn filter(&self) -> &Filter {
+        &self.shared.generations[self.index].filter
+    }
+}
+
+/// Archives a filter's words, loaded one by one, as the `Vec<u64>` a reader finds.
+struct LiveWords;
+
+impl ArchiveWith<GenerationRef> for LiveWords {
+    type Archived = ArchivedVec<Archived<u64>>;
+    type Resolver = VecResolver;
+
+    fn resolve_with(field: &GenerationRef, resolver: VecResolver, out: Place<Self::Archived>) {
+        let words = field.filter().geometry().words() as usize;
+        ArchivedVec::resolve_from_len(words, resolver, out);
+    }
+}
+
+impl<S> SerializeWith<GenerationRef, S> for LiveWords
+where
+    S: rancor::Fallible + rkyv::ser::Allocator + rkyv::ser::Writer + ?Sized,
+{
+    fn serialize_with(field: &GenerationRef, serializer: &mut S) -> Result<VecResolver, S::Error> {
+        ArchivedVec::<Archived<u64>>::serialize_from_unknown_length_iter(
+            &mut field.filter().words().map(|word| word.load(Relaxed)),
+            serializer,
+        )
+    }
 }
 
 /// Why a snapshot was refused. Nothing was changed when this is returned.
@@ -133,13 +208,17 @@ impl Writer {
         let generations = shared
             .generations
             .iter()
-            .map(|generation| GenerationBody {
+            .enumerate()
+            .map(|(index, generation)| GenerationOut {
                 epoch: generation.epoch.load(Relaxed),
                 inserted: generation.filter.inserted(),
-                words: generation.filter.words().map(|w| w.load(Relaxed)).collect(),
+                words: GenerationRef {
+                    shared: Arc::clone(shared),
+                    index,
+                },
             })
             .collect();
-        let body = Body {
+        let body = BodyOut {
             format: FORMAT,
             n: g.n(),
             p: g.p(),

@@ -214,3 +214,35 @@ fn a_snapshot_of_another_format_is_refused_by_its_magic() {
     assert_eq!(err, Err(SnapshotError::Magic));
     assert!(SnapshotError::Magic.to_string().contains("format 2"));
 }
+
+#[test]
+fn the_live_writer_archives_exactly_what_a_collected_body_would() {
+    let bytes = sample();
+    let (r, w) = {
+        let (r, w, _) = Revocations::restore(&bytes, geometry(), TTL, 100 * TTL + 1).unwrap();
+        (r, w)
+    };
+    let g = geometry();
+    let collected = Body {
+        format: FORMAT,
+        n: g.n(),
+        p: g.p(),
+        seed: g.seed(),
+        placement: g.placement().code(),
+        block_words: g.block_words(),
+        blocks: g.blocks(),
+        k: g.k(),
+        ttl: TTL,
+        generations: r
+            .generations
+            .iter()
+            .map(|generation| GenerationBody {
+                epoch: generation.epoch.load(Relaxed),
+                inserted: generation.filter.inserted(),
+                words: generation.filter.words().map(|w| w.load(Relaxed)).collect(),
+            })
+            .collect(),
+    };
+    let expected = rkyv::to_bytes::<rancor::Error>(&collected).unwrap();
+    assert_eq!(&w.snapshot()[HEADER_LEN..], expected.as_slice());
+}
