@@ -117,6 +117,8 @@ pub struct Status {
     pub ttl: u64,
     /// Hash seed.
     pub seed: u64,
+    /// How a key's bits are placed in its block ([`bloom::Placement::code`]).
+    pub placement: u8,
     /// Bits per block.
     pub block_bits: u32,
     /// Bits per key.

@@ -433,6 +433,7 @@ fn status(id: u64, writer: &Writer) -> Status {
         p: g.p(),
         ttl: shared.ttl(),
         seed: g.seed(),
+        placement: g.placement().code(),
         block_bits: g.block_bits(),
         k: g.k(),
         epochs: [newest.epoch, older.epoch],

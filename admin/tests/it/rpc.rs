@@ -100,6 +100,11 @@ fn add_is_seen_by_readers_and_check_agrees() {
     let status = client.status().unwrap();
     assert_eq!((status.n, status.ttl), (200_000, TTL));
     assert_eq!(status.inserted[0], 2);
+    let g = server.shared.geometry();
+    assert_eq!(
+        (status.placement, status.block_bits, status.k),
+        (g.placement().code(), g.block_bits(), g.k())
+    );
 }
 
 #[test]

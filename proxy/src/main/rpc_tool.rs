@@ -83,11 +83,13 @@ fn execute(args: RpcArgs) -> Result<(), String> {
         RpcAction::Status => {
             let s = client.status().map_err(|e| e.to_string())?;
             println!(
-                "N={} P={} TTL={}s seed={:#x} block_bits={} k={}\nepochs newest {} older {}\ninserted {} / {}\nfill {:.6} / {:.6}\npercentage_consumed {:.3}",
+                "N={} P={} TTL={}s seed={:#x} placement={} block_bits={} k={}\nepochs newest {} older {}\ninserted {} / {}\nfill {:.6} / {:.6}\npercentage_consumed {:.3}",
                 s.n,
                 s.p,
                 s.ttl,
                 s.seed,
+                bloom::Placement::from_code(s.placement)
+                    .map_or_else(|| format!("unknown ({})", s.placement), |p| p.to_string()),
                 s.block_bits,
                 s.k,
                 s.epochs[0],
