@@ -1,9 +1,9 @@
 //! Snapshots: the whole filter (both generations, their epochs, the geometry, the hash seed) as
 //! one self-checking byte string, for disk and for syncing a new gateway.
 //!
-//! Layout: a 32-byte header — magic `BLGSNAP\x02` (the last byte is the format), the body length (u64 LE), the xxh3-64 of the
-//! body (u64 LE), 8 reserved zero bytes — then the body, an rkyv archive. The header lets a
-//! reader reject truncation before it looks at the archive; the archive is validated byte by
+//! Layout: a 32-byte header — magic `BLGSNAP\x02` (the last byte is the format), the body
+//! length (u64 LE), the xxh3-64 of the body (u64 LE), 8 reserved zero bytes — then the body, an
+//! rkyv archive. The header lets a reader reject truncation before it looks at the archive; the archive is validated byte by
 //! byte (bytecheck) before any field is read. The checksum is verified before a merge into a
 //! live filter; a restore, which builds new filters, verifies it on a second thread while it
 //! copies and returns nothing unless it matches. Restoring never trusts a length or an index
@@ -355,7 +355,7 @@ enum Checksum {
 /// returns is dropped and [`SnapshotError::Checksum`] returned if the checksum fails. The
 /// archive's structure is validated (bytecheck) before any field is read either way, and a
 /// refusal for any other reason names the checksum instead when the bytes are damaged.
-fn with_generations<R: Send>(
+fn with_generations<R>(
     bytes: &[u8],
     geometry: &Geometry,
     ttl: u64,
