@@ -17,6 +17,11 @@
 # Prints a Markdown table; writes it to perf/results/DATE-compare.md.
 #
 #   perf/compare.sh [--seconds 10] [--connections 64] [--reps 3] [--revocations 1000000]
+#                   [--baseline BIN] [--only nginx,haproxy,bloomgate,baseline]
+#
+# --baseline BIN adds a fourth target, `baseline`: another bloomgate binary (an earlier build)
+# served and checked the same way, interleaved with the others, for an A/B in one run.
+# --only keeps the named targets (default: all).
 #
 # Needs: nginx, haproxy (2.6+), wrk, curl, python3 (apt-get install nginx-light haproxy wrk).
 set -euo pipefail
@@ -24,13 +29,16 @@ cd "$(dirname "$0")/.."
 source perf/bench-lib.sh
 
 SECONDS_PER_RUN=10 CONNECTIONS=64 REPS=3 REVOCATIONS=1000000 TARGET_CPU=0 LOAD_CPU=1 WARMUP=1
+BASELINE_BIN="" ONLY=
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
     --revocations) REVOCATIONS=$2; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N] [--revocations N]" >&2; exit 2 ;;
+    --baseline) BASELINE_BIN=$(realpath "$2"); shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N] [--revocations N] [--baseline BIN] [--only T,T]" >&2; exit 2 ;;
   esac
 done
 for tool in nginx haproxy wrk curl python3 taskset; do
@@ -78,6 +86,15 @@ wait_port "$NGINX_PORT" "$NGINX_PID"; wait_port "$HAPROXY_PORT" "$HAPROXY_PID"
 TARGETS=(nginx haproxy bloomgate)
 declare -A PORT=([nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [bloomgate]=$GATEWAY_PORT)
 declare -A PID=([nginx]=$NGINX_PID [haproxy]=$HAPROXY_PID [bloomgate]=$BLOOMGATE_PID)
+if [ -n "$BASELINE_BIN" ]; then
+  start_bench_gateway "$BASELINE_BIN" "$TARGET_CPU,$LOAD_CPU"
+  TARGETS+=(baseline) PORT[baseline]=$GATEWAY_PORT PID[baseline]=$BLOOMGATE_PID
+fi
+if [ -n "$ONLY" ]; then
+  KEPT=()
+  for target in "${TARGETS[@]}"; do [[ ",$ONLY," == *",$target,"* ]] && KEPT+=("$target"); done
+  TARGETS=("${KEPT[@]}")
+fi
 URL() { echo "http://127.0.0.1:${PORT[$1]}$BENCH_PATH"; }
 TOKEN_FLAGS=(--jwt-alg HS256 --jwt-key "jwk:$BENCH_JWK" --claims "$BENCH_CLAIMS")
 
@@ -86,8 +103,9 @@ expect "nginx (no token)" "$NGINX_PORT" 200
 expect "nginx (valid token)" "$NGINX_PORT" 200 "$(mint valid)"
 echo "check: nginx answers 200" >&2
 check_jwt_gateway haproxy "$HAPROXY_PORT"
-check_jwt_gateway bloomgate "$GATEWAY_PORT"
-for target in haproxy bloomgate; do
+check_jwt_gateway bloomgate "${PORT[bloomgate]}"
+[ -z "$BASELINE_BIN" ] || check_jwt_gateway baseline "${PORT[baseline]}"
+for target in haproxy bloomgate ${BASELINE_BIN:+baseline}; do
   timeout 60 "$LOADTEST" --cpus "$LOAD_CPU" -c 4 -n 400 --tokens 50 "${TOKEN_FLAGS[@]}" \
     --mix valid=1,expired=1,badsig=1,none=1 "$(URL "$target")" > "$DIR/check-$target.txt" \
     || { cat "$DIR/check-$target.txt" >&2; echo "check failed: $target, loadtest's mix" >&2; exit 1; }
@@ -185,7 +203,7 @@ CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
   echo "# Gateways side by side — $(date -u +%FT%TZ), commit $COMMIT"
   echo
-  echo "Command: \`perf/compare.sh --seconds $SECONDS_PER_RUN --connections $CONNECTIONS --reps $REPS --revocations $REVOCATIONS\`"
+  echo "Command: \`perf/compare.sh --seconds $SECONDS_PER_RUN --connections $CONNECTIONS --reps $REPS --revocations $REVOCATIONS${BASELINE_BIN:+ --baseline $BASELINE_BIN}${ONLY:+ --only $ONLY}\`"
   echo
   echo "Machine: $(nproc) CPUs ($CPU_MODEL), $(uname -r); $(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | sed -n '1s/wrk \([^ ]*\).*/\1/p'), $(rustc --version | cut -d' ' -f1-2)."
   echo "Each target on CPU $TARGET_CPU (bloomgate: 1 data core; its idle admin core on CPU $LOAD_CPU), the load generator and the nginx \`return 200\` backend on CPU $LOAD_CPU."
@@ -208,6 +226,11 @@ CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
     echo "Flagged runs (target busy < 90% of the window, or > 1% steal; they are in the medians): $(IFS=';'; echo "${FLAGGED[*]}" | sed 's/;/; /g')."
   fi
   echo
-  echo "Ratios of median requests/s: bloomgate / haproxy $(ratio bloomgate haproxy loadtest) (loadtest), $(ratio bloomgate haproxy wrk) (wrk); bloomgate / nginx $(ratio bloomgate nginx loadtest) (loadtest), $(ratio bloomgate nginx wrk) (wrk)."
+  has() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
+  for other in haproxy nginx baseline; do
+    if has bloomgate && has "$other"; then
+      echo "Ratio of median requests/s, bloomgate / $other: $(ratio bloomgate "$other" loadtest) (loadtest), $(ratio bloomgate "$other" wrk) (wrk)."
+    fi
+  done
 } | tee "$OUT"
 echo "wrote $OUT" >&2

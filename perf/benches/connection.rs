@@ -7,24 +7,23 @@
 //! `cargo bench -p perf --bench connection`
 //!
 //! Mock connections: the client and the backend are `AF_UNIX` socket pairs, not TCP. One end
-//! of each is handed to the gateway as a glommio `TcpStream` (the core reads and writes a
+//! of each is handed to the gateway as an `event::net::Stream` (the core reads and writes a
 //! stream socket the same way), the backend's end sits in the core's pool as an idle upstream
-//! connection, and the other ends are driven in the same glommio executor: the client writes a
+//! connection, and the other ends are driven on the same `event::Runtime`: the client writes a
 //! request and reads the whole response; a canned backend reads each request head and answers
-//! `200` with a 2-byte body. So the figure is the core's code plus glommio plus the socket
-//! calls, without TCP, loopback or a second CPU; what real TCP adds is in `docs/PROFILING.md`.
+//! `200` with a 2-byte body. So the figure is the core's code plus the event loop plus the
+//! socket calls, without TCP, loopback or a second CPU; what real TCP adds is in
+//! `docs/PROFILING.md`.
 //! The gateway is the bench config's (`common::Fixture`: HS256, 1M revoked `jti`s). Before
 //! timing, every kind must get its status.
 
 mod common;
 
-use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 use common::{Fixture, Kind};
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
-use glommio::{LocalExecutor, LocalExecutorBuilder, Placement};
+use proxy::event::{self, Runtime, net::Stream};
 use proxy::server::conn;
 use proxy::server::upstream::Upstream;
 
@@ -38,36 +37,28 @@ fn main() {
     divan::main();
 }
 
-/// A connected stream-socket pair as glommio streams (call inside the executor).
-fn socket_pair() -> (TcpStream, TcpStream) {
+/// A connected stream-socket pair as the data core's streams (call inside the runtime).
+fn socket_pair() -> (Stream, Stream) {
     let (a, b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
     let wrap = |s: std::os::unix::net::UnixStream| {
-        s.set_nonblocking(true).expect("non-blocking");
-        // SAFETY: `into_raw_fd` gives up ownership of an open, connected stream socket, which
-        // the glommio stream now owns alone and closes on drop. glommio's stream calls (`recv`,
-        // `send`, `shutdown`, io_uring reads and writes) work on any stream socket; the
-        // TCP-only ones the gateway makes (`set_nodelay`, `peer_addr`) fail harmlessly here.
-        unsafe { TcpStream::from_raw_fd(s.into_raw_fd()) }
+        Stream::from_fd(OwnedFd::from(s)).expect("a stream on the runtime")
     };
     (wrap(a), wrap(b))
 }
 
 /// A client connection to a data core and a backend connection in its pool, served by tasks on
-/// `executor`.
+/// `runtime`.
 struct Mock {
-    executor: LocalExecutor,
-    client: TcpStream,
+    runtime: Runtime,
+    client: Stream,
     response: Vec<u8>,
 }
 
 impl Mock {
     fn new() -> Mock {
-        let executor = LocalExecutorBuilder::new(Placement::Unbound)
-            .io_memory(512 * 1024)
-            .make()
-            .expect("a glommio executor (is RLIMIT_MEMLOCK high enough?)");
+        let runtime = Runtime::new().expect("an io_uring for the runtime");
         let fixture = Fixture::this_thread();
-        let client = executor.run(async move {
+        let client = runtime.block_on(async move {
             let (client, gateway_side) = socket_pair();
             let (pooled, backend) = socket_pair();
             fixture.core.pool.put(Upstream {
@@ -75,12 +66,12 @@ impl Mock {
                 reused: true,
                 id: 0,
             });
-            glommio::spawn_local(serve_backend(backend)).detach();
-            glommio::spawn_local(conn::serve(&fixture.core, gateway_side)).detach();
+            event::spawn(serve_backend(backend));
+            event::spawn(conn::serve(&fixture.core, gateway_side));
             client
         });
         Mock {
-            executor,
+            runtime,
             client,
             response: Vec::with_capacity(4096),
         }
@@ -89,14 +80,17 @@ impl Mock {
     /// Sends `request` and reads its whole response; returns the status.
     fn round_trip(&mut self, request: &[u8]) -> u16 {
         let (client, response) = (&mut self.client, &mut self.response);
-        self.executor
-            .run(async move { exchange(client, request, response).await })
+        self.runtime
+            .block_on(exchange(client, request, response))
     }
 }
 
 /// Writes `request`, reads one response (head and `Content-Length` body) into `response`.
-async fn exchange(client: &mut TcpStream, request: &[u8], response: &mut Vec<u8>) -> u16 {
-    client.write_all(request).await.expect("send the request");
+async fn exchange(client: &mut Stream, request: &[u8], response: &mut Vec<u8>) -> u16 {
+    client
+        .write_all_by(request, None)
+        .await
+        .expect("send the request");
     response.clear();
     let mut chunk = [0u8; 4096];
     loop {
@@ -112,7 +106,10 @@ async fn exchange(client: &mut TcpStream, request: &[u8], response: &mut Vec<u8>
         }
         // The gateway's answers here are small: a response this large is a bug, not a wait.
         assert!(response.len() < 64 * 1024, "a response over 64 KiB");
-        let n = client.read(&mut chunk).await.expect("read the response");
+        let n = client
+            .read_by(&mut chunk, None)
+            .await
+            .expect("read the response");
         assert!(n > 0, "the gateway closed the connection");
         response.extend_from_slice(&chunk[..n]);
     }
@@ -143,17 +140,17 @@ fn status(response: &[u8]) -> u16 {
 }
 
 /// The canned backend: every request head (GET, no body) gets [`BACKEND_RESPONSE`].
-async fn serve_backend(mut stream: TcpStream) {
+async fn serve_backend(mut stream: Stream) {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
-        match stream.read(&mut chunk).await {
+        match stream.read_by(&mut chunk, None).await {
             Ok(0) | Err(_) => return,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
         while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             buf.drain(..end + 4);
-            if stream.write_all(BACKEND_RESPONSE).await.is_err() {
+            if stream.write_all_by(BACKEND_RESPONSE, None).await.is_err() {
                 return;
             }
         }
@@ -181,10 +178,10 @@ fn request(bencher: divan::Bencher, kind: Kind) {
         .counter(divan::counter::BytesCount::of_slice(request))
         .bench_local(|| divan::black_box(mock.round_trip(divan::black_box(request))));
     // Let the core see the client go, and close the pooled backend connection, on this
-    // executor: its sockets belong to it.
+    // runtime: its sockets belong to it.
     drop(mock.client);
-    mock.executor.run(async move {
-        glommio::timer::sleep(Duration::from_millis(10)).await;
+    mock.runtime.block_on(async move {
+        event::sleep(Duration::from_millis(10)).await;
         fixture.core.pool.clear();
     });
 }

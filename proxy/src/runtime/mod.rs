@@ -1,5 +1,6 @@
-//! Start-up and shutdown of a gateway: locked memory, the data cores (one pinned glommio
-//! executor each, its own `SO_REUSEPORT` listener), the admin core, signals and the drain.
+//! Start-up and shutdown of a gateway: locked memory, the data cores (one pinned thread each
+//! running an `event::Runtime`, its own `SO_REUSEPORT` listener), the admin core (a glommio
+//! executor), signals and the drain.
 
 pub mod cores;
 pub mod memlock;
@@ -13,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::{Config, ConfigError};
+use crate::event;
 use crate::jwt::Validators;
 use crate::server::{self, Core, Guard, Routes};
 
@@ -79,6 +81,15 @@ pub enum RuntimeError {
     Config(#[from] ConfigError),
 }
 
+/// Why a data core did not start.
+#[derive(Debug)]
+enum CoreStart {
+    /// Its ring could not be created.
+    Ring(String),
+    /// Its listener could not be bound.
+    Listen(String),
+}
+
 /// Runs the gateway until SIGTERM/SIGINT, then drains and returns.
 pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
     let plan = cores::plan(&cores::available(), options.cores)?;
@@ -115,7 +126,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
     let addr = config.listen_addr();
 
     // Each data core binds its own listener, then reports; a bind error stops everything.
-    let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, String>>();
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, CoreStart>>();
     let mut handles = Vec::new();
     for (index, &cpu) in plan.data.iter().enumerate() {
         let (config, routes, shutdown, ready) = (
@@ -129,23 +140,36 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
             revocations.as_ref().map(|(shared, _)| Arc::clone(shared)),
             Arc::clone(&token_keys),
         );
-        let handle = LocalExecutorBuilder::new(Placement::Unbound)
-            .name(&format!("bloomgate-data-{index}"))
-            .io_memory(IO_MEMORY)
-            .spawn(move || async move {
+        let handle = std::thread::Builder::new()
+            .name(format!("bloomgate-data-{index}"))
+            .spawn(move || {
                 cores::pin_current_thread(cpu);
-                let listener = match server::bind(addr) {
-                    Ok(listener) => listener,
+                let runtime = match event::Runtime::new() {
+                    Ok(runtime) => runtime,
                     Err(e) => {
-                        let _ = ready.send(Err(e.to_string()));
+                        let _ = ready.send(Err(CoreStart::Ring(e.to_string())));
                         return;
                     }
                 };
-                let _ = ready.send(listener.local_addr().map_err(|e| e.to_string()));
-                drop(ready);
-                let guard = Guard::new(validators, filter, token_keys);
-                let core = std::rc::Rc::new(Core::new(config, routes, shutdown).with_guard(guard));
-                server::serve(core, listener).await;
+                runtime.block_on(async move {
+                    let listener = match server::bind(addr) {
+                        Ok(listener) => listener,
+                        Err(e) => {
+                            let _ = ready.send(Err(CoreStart::Listen(e.to_string())));
+                            return;
+                        }
+                    };
+                    let _ = ready.send(
+                        listener
+                            .local_addr()
+                            .map_err(|e| CoreStart::Listen(e.to_string())),
+                    );
+                    drop(ready);
+                    let guard = Guard::new(validators, filter, token_keys);
+                    let core =
+                        std::rc::Rc::new(Core::new(config, routes, shutdown).with_guard(guard));
+                    server::serve(core, listener).await;
+                });
             })
             .map_err(|e| RuntimeError::Executor {
                 reason: e.to_string(),
@@ -156,22 +180,22 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
     drop(ready_tx);
     let mut bound = None;
     for _ in 0..plan.data.len() {
-        match ready_rx.recv() {
-            Ok(Ok(local)) => bound = Some(local),
-            Ok(Err(e)) => {
-                shutdown.store(true, Ordering::Relaxed);
-                for handle in handles {
-                    let _ = handle.join();
-                }
-                return Err(RuntimeError::Listen(e));
+        let failed = match ready_rx.recv() {
+            Ok(Ok(local)) => {
+                bound = Some(local);
+                continue;
             }
+            Ok(Err(CoreStart::Listen(e))) => RuntimeError::Listen(e),
+            Ok(Err(CoreStart::Ring(reason))) => RuntimeError::Executor { reason, memlock },
             Err(_) => break,
+        };
+        shutdown.store(true, Ordering::Relaxed);
+        for handle in handles {
+            let _ = handle.join();
         }
+        return Err(failed);
     }
 
-    // The admin core: the filter's one writer. It serves RPC inserts, rotates the generations,
-    // registers with the Revoke Server, and in one-node mode (`bloomgate/admin`) serves the
-    // Revoke Server REST API itself, writing through the same writer.
     let rpc_ip = config.admin.as_ref().and_then(|a| a.rpc_listen_ip);
     let rpc_addr = config
         .revoker

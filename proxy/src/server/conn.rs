@@ -9,12 +9,12 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use glommio::net::TcpStream;
 
 use super::Core;
 use super::guard;
 use super::io::{Read, read_by, write_all_within};
 use super::upstream::Upstream;
+use crate::event::net::Stream;
 use crate::http::chunked::{write_chunk, write_last_chunk};
 use crate::http::write::{
     CONTINUE_100, IpText, OutFraming, UpstreamRequest, client_framing, write_response_head,
@@ -37,7 +37,7 @@ const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 const HEALTH: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 27\r\n\r\n{\"status\":\"ok\",\"agents\":{}}";
 
 /// Serves one client connection until it closes, fails, idles out, or shutdown.
-pub async fn serve(core: &Core, stream: TcpStream) {
+pub async fn serve(core: &Core, stream: Stream) {
     let peer = stream.peer_addr().ok();
     let _ = stream.set_nodelay(true);
     let mut conn = Conn::new(core, stream, peer);
@@ -95,7 +95,7 @@ enum Next {
 
 struct Conn<'c> {
     core: &'c Core,
-    client: TcpStream,
+    client: Stream,
     ip: IpText,
     /// Client bytes: `buf[start..filled]` are read and not yet consumed.
     buf: Vec<u8>,
@@ -112,7 +112,7 @@ struct Conn<'c> {
 }
 
 impl<'c> Conn<'c> {
-    fn new(core: &'c Core, client: TcpStream, peer: Option<SocketAddr>) -> Conn<'c> {
+    fn new(core: &'c Core, client: Stream, peer: Option<SocketAddr>) -> Conn<'c> {
         let ip = IpText::new(peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.ip()));
         Conn {
             core,
@@ -166,12 +166,7 @@ impl<'c> Conn<'c> {
     /// kernel answer RST, and the client could lose the response we just wrote (a 401 to a
     /// large upload, say). A client that already closed costs one read.
     async fn linger(&mut self) {
-        if self
-            .client
-            .shutdown(std::net::Shutdown::Write)
-            .await
-            .is_err()
-        {
+        if self.client.shutdown(std::net::Shutdown::Write).is_err() {
             return;
         }
         let deadline = Instant::now() + LINGER;

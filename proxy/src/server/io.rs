@@ -1,11 +1,15 @@
-//! Socket reads and writes with deadlines, as the connection loop needs them: every wait on a
+//! Socket reads and writes with deadlines, as the connection loops need them: every wait on a
 //! peer is bounded (slowloris, a silent backend), and a timeout is a value, not an error string.
+//!
+//! Two kinds of socket use them: the data cores' [`Stream`] (on `crate::event`) and the Revoke
+//! Server's glommio `TcpStream` (on the admin core).
 
 use std::io;
 use std::time::{Duration, Instant};
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
+use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::event::net::Stream;
 
 /// What one read gave.
 #[derive(Debug)]
@@ -20,16 +24,66 @@ pub enum Read {
     Failed(io::Error),
 }
 
+/// A stream socket whose reads and writes can wait until a deadline.
+pub trait DeadlineIo {
+    /// Reads into `buf` (non-empty) by `deadline`: `Ok(0)` at end of stream, `TimedOut` late.
+    fn read_until(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Instant,
+    ) -> impl Future<Output = io::Result<usize>>;
+
+    /// Writes all of `data` (non-empty) by `deadline` (`TimedOut` late).
+    fn write_all_until(
+        &mut self,
+        data: &[u8],
+        deadline: Instant,
+    ) -> impl Future<Output = io::Result<()>>;
+}
+
+impl DeadlineIo for Stream {
+    fn read_until(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Instant,
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.read_by(buf, Some(deadline))
+    }
+
+    fn write_all_until(
+        &mut self,
+        data: &[u8],
+        deadline: Instant,
+    ) -> impl Future<Output = io::Result<()>> {
+        self.write_all_by(data, Some(deadline))
+    }
+}
+
+impl DeadlineIo for glommio::net::TcpStream {
+    async fn read_until(&mut self, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.read(buf).await
+    }
+
+    async fn write_all_until(&mut self, data: &[u8], deadline: Instant) -> io::Result<()> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.set_write_timeout(Some(left.max(Duration::from_millis(1))))
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.write_all(data).await
+    }
+}
+
 /// Reads into `buf` (non-empty), waiting until `deadline` at the latest.
-pub async fn read_by(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> Read {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
+pub async fn read_by(stream: &mut impl DeadlineIo, buf: &mut [u8], deadline: Instant) -> Read {
+    if deadline <= Instant::now() {
         return Read::TimedOut;
     }
-    if let Err(e) = stream.set_read_timeout(Some(left.max(Duration::from_millis(1)))) {
-        return Read::Failed(io::Error::other(e.to_string()));
-    }
-    match stream.read(buf).await {
+    match stream.read_until(buf, deadline).await {
         Ok(0) => Read::Eof,
         Ok(n) => Read::Data(n),
         Err(e) if e.kind() == io::ErrorKind::TimedOut => Read::TimedOut,
@@ -39,7 +93,7 @@ pub async fn read_by(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) 
 
 /// Writes all of `data`, failing if the peer does not take it within `limit`.
 pub async fn write_all_within(
-    stream: &mut TcpStream,
+    stream: &mut impl DeadlineIo,
     data: &[u8],
     limit: Duration,
 ) -> io::Result<()> {
@@ -47,7 +101,6 @@ pub async fn write_all_within(
         return Ok(());
     }
     stream
-        .set_write_timeout(Some(limit.max(Duration::from_millis(1))))
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    stream.write_all(data).await
+        .write_all_until(data, Instant::now() + limit.max(Duration::from_millis(1)))
+        .await
 }

@@ -1,4 +1,4 @@
-//! A data core: one glommio executor pinned to a CPU, its own `SO_REUSEPORT` listener, its own
+//! A data core: one event loop (`crate::event`) pinned to a CPU, its own `SO_REUSEPORT` listener, its own
 //! connections, upstream pool and buffers. Nothing here is shared with other cores but the
 //! immutable [`Routes`], the config, and the revocation filter's words.
 //!
@@ -18,9 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use glommio::net::TcpListener;
 
 use crate::config::Config;
+use crate::event;
+use crate::event::net::Listener;
 pub use guard::Guard;
 pub use routes::{Route, Routes, RoutesError};
 use upstream::Pool;
@@ -87,18 +88,18 @@ impl Core {
 
 /// Binds this core's listener (`SO_REUSEPORT`: every core binds the same address and the
 /// kernel spreads connections).
-pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr)
+pub fn bind(addr: SocketAddr) -> std::io::Result<Listener> {
+    Listener::bind(addr)
         .map_err(|e| std::io::Error::other(format!("cannot listen on {addr}: {e}")))
 }
 
 /// Accepts and serves connections until shutdown, then drains: in-flight requests finish
 /// within `max_shutdown_wait_time`, idle connections close.
-pub async fn serve(core: Rc<Core>, listener: TcpListener) {
+pub async fn serve(core: Rc<Core>, listener: Listener) {
     loop {
         let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
             while !core.stopping() {
-                glommio::timer::sleep(SHUTDOWN_POLL).await;
+                event::sleep(SHUTDOWN_POLL).await;
             }
             None
         })
@@ -109,22 +110,21 @@ pub async fn serve(core: Rc<Core>, listener: TcpListener) {
             Err(e) => {
                 // EMFILE and friends: say so, back off a little, keep the core alive.
                 eprintln!("bloomgate: accept failed: {e}");
-                glommio::timer::sleep(Duration::from_millis(50)).await;
+                event::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         let core = Rc::clone(&core);
         core.active.set(core.active.get() + 1);
-        glommio::spawn_local(async move {
+        event::spawn(async move {
             conn::serve(&core, stream).await;
             core.active.set(core.active.get() - 1);
-        })
-        .detach();
+        });
     }
     drop(listener);
     let deadline = Instant::now() + core.config.max_shutdown_wait_time;
     while core.active.get() > 0 && Instant::now() < deadline {
-        glommio::timer::sleep(Duration::from_millis(20)).await;
+        event::sleep(Duration::from_millis(20)).await;
     }
     core.pool.clear();
 }

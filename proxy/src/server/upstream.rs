@@ -10,8 +10,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_lite::AsyncReadExt as _;
-use glommio::net::TcpStream;
+use crate::event::net::Stream;
 
 /// Idle connections kept per backend host and core.
 const MAX_IDLE_PER_UPSTREAM: usize = 64;
@@ -20,7 +19,7 @@ const MAX_IDLE_PER_UPSTREAM: usize = 64;
 #[derive(Debug)]
 pub struct Upstream {
     /// The socket.
-    pub stream: TcpStream,
+    pub stream: Stream,
     /// It served a request before (and so may be stale).
     pub reused: bool,
     /// Which upstream it belongs to.
@@ -30,7 +29,7 @@ pub struct Upstream {
 /// Idle connections, by upstream id. Owned by one core (`RefCell`, never shared).
 #[derive(Debug)]
 pub struct Pool {
-    idle: RefCell<Vec<Vec<TcpStream>>>,
+    idle: RefCell<Vec<Vec<Stream>>>,
 }
 
 impl Pool {
@@ -52,7 +51,7 @@ impl Pool {
         loop {
             let pooled = self.idle.borrow_mut().get_mut(id).and_then(Vec::pop);
             let Some(mut stream) = pooled else { break };
-            if still_open(&mut stream).await {
+            if still_open(&mut stream) {
                 return Ok(Upstream {
                     stream,
                     reused: true,
@@ -70,9 +69,7 @@ impl Pool {
         addr: SocketAddr,
         timeout: Duration,
     ) -> io::Result<Upstream> {
-        let stream = TcpStream::connect_timeout(addr, timeout.max(Duration::from_millis(1)))
-            .await
-            .map_err(|e| io::Error::new(glommio_error_kind(&e), e.to_string()))?;
+        let stream = Stream::connect(addr, timeout.max(Duration::from_millis(1))).await?;
         // Small writes (heads) must not wait for Nagle.
         let _ = stream.set_nodelay(true);
         Ok(Upstream {
@@ -101,23 +98,8 @@ impl Pool {
 
 /// Whether an idle connection is still usable: a read that cannot wait finds nothing to read.
 /// An end of stream or an error means the backend closed it; bytes nobody asked for mean it is
-/// out of step. Either way it is dropped. (glommio tries a non-blocking `recv` before waiting, so
-/// one poll of a read is that check; the read timeout is cleared first so that the abandoned
-/// read leaves no timer behind, and the next `read_by` sets its own.)
-async fn still_open(stream: &mut TcpStream) -> bool {
-    if stream.set_read_timeout(None).is_err() {
-        return false;
-    }
+/// out of step. Either way it is dropped.
+fn still_open(stream: &mut Stream) -> bool {
     let mut byte = [0u8; 1];
-    futures_lite::future::poll_once(stream.read(&mut byte))
-        .await
-        .is_none()
-}
-
-fn glommio_error_kind(e: &glommio::GlommioError<()>) -> io::ErrorKind {
-    match e {
-        glommio::GlommioError::IoError(io) => io.kind(),
-        glommio::GlommioError::TimedOut(_) => io::ErrorKind::TimedOut,
-        _ => io::ErrorKind::Other,
-    }
+    matches!(stream.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }

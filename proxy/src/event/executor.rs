@@ -1,0 +1,252 @@
+//! Tasks of one data core: a slab of boxed futures, a queue of woken task ids, and the loop
+//! that alternates between polling woken tasks and turning the reactor.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
+
+use super::reactor::{Reactor, RingError};
+
+type Boxed = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Task ids woken since the executor last looked (a mutex so that a waker may be `Send`; on a
+/// data core it is only ever taken by its own thread, uncontended).
+#[derive(Debug, Default)]
+struct Woken {
+    ids: Mutex<VecDeque<TaskId>>,
+}
+
+impl Woken {
+    fn push(&self, id: TaskId) {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(id);
+    }
+
+    /// Moves every woken id into `into` (one lock for the batch).
+    fn drain_into(&self, into: &mut VecDeque<TaskId>) {
+        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        into.append(&mut ids);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TaskId {
+    slot: usize,
+    generation: u64,
+}
+
+/// The waker of one task: queues its id once until the task is polled again.
+#[derive(Debug)]
+struct TaskWaker {
+    id: TaskId,
+    queued: AtomicBool,
+    woken: Arc<Woken>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Acquire/release pairs with the `store(false)` before each poll: a wake that comes
+        // after the poll began queues the task again.
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.woken.push(self.id);
+        }
+    }
+}
+
+struct Task {
+    generation: u64,
+    future: Boxed,
+    waker: Arc<TaskWaker>,
+}
+
+struct Executor {
+    tasks: RefCell<Vec<Option<Task>>>,
+    free: RefCell<Vec<usize>>,
+    next_generation: Cell<u64>,
+    woken: Arc<Woken>,
+}
+
+thread_local! {
+    static EXECUTOR: RefCell<Option<Rc<Executor>>> = const { RefCell::new(None) };
+}
+
+/// Runs `future` as a task of the runtime on this thread, detached.
+///
+/// Panics outside a runtime: only data-core code calls this, always from inside one.
+pub fn spawn(future: impl Future<Output = ()> + 'static) {
+    let executor = EXECUTOR
+        .with(|e| e.borrow().clone())
+        .expect("event::spawn called outside an event::Runtime");
+    executor.spawn(Box::pin(future));
+}
+
+impl Executor {
+    fn spawn(&self, future: Boxed) {
+        let generation = self.next_generation.get() + 1;
+        self.next_generation.set(generation);
+        let mut tasks = self.tasks.borrow_mut();
+        let slot = self.free.borrow_mut().pop().unwrap_or_else(|| {
+            tasks.push(None);
+            tasks.len() - 1
+        });
+        let id = TaskId { slot, generation };
+        let waker = Arc::new(TaskWaker {
+            id,
+            queued: AtomicBool::new(true),
+            woken: Arc::clone(&self.woken),
+        });
+        tasks[slot] = Some(Task {
+            generation,
+            future,
+            waker,
+        });
+        self.woken.push(id);
+    }
+
+    /// Polls each task in `batch` once (tasks woken meanwhile wait for the next batch).
+    fn poll_batch(&self, batch: &mut VecDeque<TaskId>) {
+        while let Some(id) = batch.pop_front() {
+            // The task is taken out of its slot while polled, so that it can spawn.
+            let taken = {
+                let mut tasks = self.tasks.borrow_mut();
+                match tasks.get_mut(id.slot) {
+                    Some(slot) if slot.as_ref().is_some_and(|t| t.generation == id.generation) => {
+                        slot.take()
+                    }
+                    _ => None,
+                }
+            };
+            let Some(mut task) = taken else { continue };
+            task.waker.queued.store(false, Ordering::Release);
+            let waker = Waker::from(Arc::clone(&task.waker));
+            let mut cx = Context::from_waker(&waker);
+            match task.future.as_mut().poll(&mut cx) {
+                Poll::Ready(()) => self.free.borrow_mut().push(id.slot),
+                Poll::Pending => self.tasks.borrow_mut()[id.slot] = Some(task),
+            }
+        }
+    }
+}
+
+/// One data core's runtime: its executor and reactor, used from the thread that made it.
+pub struct Runtime {
+    executor: Rc<Executor>,
+    reactor: Rc<Reactor>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("tasks", &self.executor.tasks.borrow().len())
+            .field("reactor", &self.reactor)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime with its own ring. Fails if the kernel refuses the ring (io_uring disabled,
+    /// or the locked-memory limit on kernels that charge rings to it).
+    pub fn new() -> Result<Runtime, RingError> {
+        Ok(Runtime {
+            executor: Rc::new(Executor {
+                tasks: RefCell::new(Vec::new()),
+                free: RefCell::new(Vec::new()),
+                next_generation: Cell::new(0),
+                woken: Arc::new(Woken::default()),
+            }),
+            reactor: Rc::new(Reactor::new()?),
+        })
+    }
+
+    /// Runs `future` to completion on this thread, with every task spawned meanwhile (they
+    /// stay, and run again at the next `block_on`).
+    ///
+    /// Panics if the ring fails in a way no retry can fix (the ring's file descriptor gone),
+    /// which no peer can cause.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        EXECUTOR.with(|e| *e.borrow_mut() = Some(Rc::clone(&self.executor)));
+        Reactor::enter(&self.reactor);
+        let mut future = std::pin::pin!(future);
+        let main = Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+        });
+        let main_waker = Waker::from(Arc::clone(&main));
+        let mut batch = VecDeque::new();
+        let output = loop {
+            if main.woken.swap(false, Ordering::AcqRel)
+                && let Poll::Ready(output) = future
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&main_waker))
+            {
+                break output;
+            }
+            self.executor.woken.drain_into(&mut batch);
+            self.executor.poll_batch(&mut batch);
+            let now = Instant::now();
+            self.reactor.fire_deadlines(now);
+            let runnable =
+                !self.executor.woken.is_empty() || main.woken.load(Ordering::Acquire);
+            let wait = if runnable {
+                None
+            } else {
+                Some(
+                    self.reactor
+                        .next_deadline()
+                        .map(|at| at.saturating_duration_since(now)),
+                )
+            };
+            if let Err(e) = self.reactor.turn(wait) {
+                panic!("the data core's io_uring failed: {e}");
+            }
+        };
+        Reactor::leave();
+        EXECUTOR.with(|e| *e.borrow_mut() = None);
+        output
+    }
+}
+
+/// The waker of the future `block_on` runs (polled in place, not as a task).
+#[derive(Debug)]
+struct MainWaker {
+    woken: AtomicBool,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Tasks hold sockets whose drop deregisters them from the reactor: drop them while it
+        // is still this thread's current one.
+        Reactor::enter(&self.reactor);
+        let tasks = std::mem::take(&mut *self.executor.tasks.borrow_mut());
+        drop(tasks);
+        Reactor::leave();
+    }
+}

@@ -1,0 +1,202 @@
+//! TCP on the data core's reactor: a stream (non-blocking `recv`/`send`, waiting for readiness
+//! only when a call would block, every wait bounded by a deadline where the caller has one) and
+//! a `SO_REUSEPORT` listener.
+
+use std::io::{self, Read as _, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Socket, Type};
+
+use super::reactor::{self, Direction, Key, Reactor, Readiness, Ready};
+
+/// Pending connections the kernel keeps for a listener.
+const BACKLOG: i32 = 1024;
+
+/// A connected stream socket registered with the current data core.
+#[derive(Debug)]
+pub struct Stream {
+    reactor: Rc<Reactor>,
+    key: Key,
+    io: TcpStream,
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "deadline passed")
+}
+
+impl Stream {
+    /// Takes over a connected stream socket (made non-blocking here). Any stream socket works
+    /// (benches hand in Unix socket pairs); the TCP-only calls then fail harmlessly.
+    pub fn from_fd(fd: OwnedFd) -> io::Result<Stream> {
+        Stream::from_std(TcpStream::from(fd))
+    }
+
+    fn from_std(io: TcpStream) -> io::Result<Stream> {
+        io.set_nonblocking(true)?;
+        let reactor = reactor::current();
+        let key = reactor.register(io.as_raw_fd());
+        Ok(Stream { reactor, key, io })
+    }
+
+    /// Connects to `addr`, failing with `TimedOut` after `timeout`.
+    pub async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Stream> {
+        let deadline = Instant::now() + timeout;
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        let pending = match socket.connect(&addr.into()) {
+            Ok(()) => false,
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
+            Err(e) => return Err(e),
+        };
+        // Registered only now: a socket polled before `connect` reports a hang-up.
+        let stream = Stream::from_std(TcpStream::from(socket))?;
+        if pending {
+            if stream.wait(Direction::Write, Some(deadline)).await == Readiness::TimedOut {
+                return Err(timed_out());
+            }
+            if let Some(e) = stream.io.take_error()? {
+                return Err(e);
+            }
+            // Writable without an error but not connected cannot happen for TCP; be sure.
+            stream.io.peer_addr()?;
+        }
+        Ok(stream)
+    }
+
+    fn wait(&self, direction: Direction, deadline: Option<Instant>) -> Ready<'_> {
+        self.reactor.clear(self.key, direction);
+        Ready {
+            reactor: &self.reactor,
+            key: self.key,
+            direction,
+            deadline,
+        }
+    }
+
+    /// Reads what is there without waiting (`WouldBlock` if nothing is).
+    pub fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.io.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Reads into `buf` (non-empty), waiting until `deadline` at the latest (`None`: no limit):
+    /// `Ok(0)` is the peer's end of stream, `TimedOut` the deadline.
+    pub async fn read_by(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> io::Result<usize> {
+        loop {
+            match self.try_read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return other,
+            }
+            if self.wait(Direction::Read, deadline).await == Readiness::TimedOut {
+                return Err(timed_out());
+            }
+        }
+    }
+
+    /// Writes all of `data`, failing with `TimedOut` if the peer has not taken it by
+    /// `deadline` (`None`: no limit).
+    pub async fn write_all_by(&mut self, mut data: &[u8], deadline: Option<Instant>) -> io::Result<()> {
+        while !data.is_empty() {
+            match self.io.write(data) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.wait(Direction::Write, deadline).await == Readiness::TimedOut {
+                        return Err(timed_out());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Shuts down one or both directions.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.shutdown(how)
+    }
+
+    /// Sets `TCP_NODELAY`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.io.set_nodelay(on)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.peer_addr()
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        // Before `io` closes the socket (fields drop after this).
+        self.reactor.deregister(self.key);
+    }
+}
+
+/// A listening socket registered with the current data core; every core binds the same
+/// address (`SO_REUSEPORT`) and the kernel spreads connections over them.
+#[derive(Debug)]
+pub struct Listener {
+    reactor: Rc<Reactor>,
+    key: Key,
+    io: TcpListener,
+}
+
+impl Listener {
+    /// Binds `addr` with `SO_REUSEADDR` and `SO_REUSEPORT`.
+    pub fn bind(addr: SocketAddr) -> io::Result<Listener> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(BACKLOG)?;
+        let io = TcpListener::from(socket);
+        let reactor = reactor::current();
+        let key = reactor.register(io.as_raw_fd());
+        Ok(Listener { reactor, key, io })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.local_addr()
+    }
+
+    /// The next connection.
+    pub async fn accept(&self) -> io::Result<Stream> {
+        loop {
+            match self.io.accept() {
+                Ok((stream, _)) => return Stream::from_std(stream),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.reactor.clear(self.key, Direction::Read);
+                    Ready {
+                        reactor: &self.reactor,
+                        key: self.key,
+                        direction: Direction::Read,
+                        deadline: None,
+                    }
+                    .await;
+                }
+                // A connection reset before it was accepted: take the next one.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.reactor.deregister(self.key);
+    }
+}

@@ -1,0 +1,259 @@
+use std::cell::Cell;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::net::{Listener, Stream};
+use super::{Runtime, sleep, spawn};
+
+fn runtime() -> Runtime {
+    Runtime::new().expect("an io_uring (is io_uring enabled on this kernel?)")
+}
+
+fn pair() -> (Stream, Stream) {
+    let (a, b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    (
+        Stream::from_fd(OwnedFd::from(a)).expect("stream"),
+        Stream::from_fd(OwnedFd::from(b)).expect("stream"),
+    )
+}
+
+#[test]
+fn sleep_waits_its_duration_and_no_longer_than_a_bound() {
+    let rt = runtime();
+    let began = Instant::now();
+    rt.block_on(sleep(Duration::from_millis(30)));
+    let took = began.elapsed();
+    assert!(took >= Duration::from_millis(30), "{took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+#[test]
+fn a_read_from_a_silent_peer_times_out_at_its_deadline() {
+    let rt = runtime();
+    let result = rt.block_on(async {
+        let (mut a, _b) = pair();
+        let mut buf = [0u8; 16];
+        let began = Instant::now();
+        let result = a
+            .read_by(&mut buf, Some(began + Duration::from_millis(40)))
+            .await;
+        (result.map_err(|e| e.kind()), began.elapsed())
+    });
+    assert_eq!(result.0, Err(std::io::ErrorKind::TimedOut));
+    assert!(result.1 >= Duration::from_millis(40), "{:?}", result.1);
+    assert!(result.1 < Duration::from_secs(2), "{:?}", result.1);
+}
+
+#[test]
+fn a_read_waits_for_data_written_later_by_another_task() {
+    let rt = runtime();
+    let got = rt.block_on(async {
+        let (mut a, mut b) = pair();
+        spawn(async move {
+            sleep(Duration::from_millis(10)).await;
+            b.write_all_by(b"hello", None).await.expect("write");
+            // Keep the peer open until the reader has read.
+            sleep(Duration::from_millis(200)).await;
+        });
+        let mut buf = [0u8; 16];
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let n = a.read_by(&mut buf, Some(deadline)).await.expect("read");
+        buf[..n].to_vec()
+    });
+    assert_eq!(got, b"hello");
+}
+
+#[test]
+fn the_end_of_stream_reads_as_zero() {
+    let rt = runtime();
+    let n = rt.block_on(async {
+        let (mut a, b) = pair();
+        drop(b);
+        let mut buf = [0u8; 16];
+        a.read_by(&mut buf, Some(Instant::now() + Duration::from_secs(5)))
+            .await
+            .expect("read")
+    });
+    assert_eq!(n, 0);
+}
+
+/// Far more than a socket buffer holds: the writer must wait for the reader to make room, and
+/// every byte must arrive in order.
+#[test]
+fn a_large_write_waits_for_room_and_arrives_whole() {
+    let rt = runtime();
+    let data: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let expected = data.clone();
+    let received = rt.block_on(async move {
+        let (mut a, mut b) = pair();
+        spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            b.write_all_by(&data, Some(deadline)).await.expect("write");
+        });
+        let mut received = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match a.read_by(&mut buf, Some(deadline)).await.expect("read") {
+                0 => return received,
+                n => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    assert!(received == expected, "{} bytes of {}", received.len(), expected.len());
+}
+
+#[test]
+fn a_write_to_a_reader_that_never_reads_times_out() {
+    let rt = runtime();
+    let result = rt.block_on(async {
+        let (mut a, _b) = pair();
+        let data = vec![0u8; 16 * 1024 * 1024];
+        a.write_all_by(&data, Some(Instant::now() + Duration::from_millis(50)))
+            .await
+            .map_err(|e| e.kind())
+    });
+    assert_eq!(result, Err(std::io::ErrorKind::TimedOut));
+}
+
+#[test]
+fn accept_connect_and_exchange_over_tcp() {
+    let rt = runtime();
+    let echoed = rt.block_on(async {
+        let listener = Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        spawn(async move {
+            for _ in 0..3 {
+                let mut conn = listener.accept().await.expect("accept");
+                spawn(async move {
+                    let mut buf = [0u8; 64];
+                    let deadline = Instant::now() + Duration::from_secs(5);
+                    let n = conn.read_by(&mut buf, Some(deadline)).await.expect("read");
+                    conn.write_all_by(&buf[..n], Some(deadline))
+                        .await
+                        .expect("write");
+                });
+            }
+        });
+        let mut echoed = Vec::new();
+        for i in 0..3u8 {
+            let mut client = Stream::connect(addr, Duration::from_secs(5))
+                .await
+                .expect("connect");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            client.write_all_by(&[i; 10], Some(deadline)).await.expect("write");
+            let mut buf = [0u8; 64];
+            let n = client.read_by(&mut buf, Some(deadline)).await.expect("read");
+            echoed.push(buf[..n].to_vec());
+        }
+        echoed
+    });
+    assert_eq!(echoed, (0..3u8).map(|i| vec![i; 10]).collect::<Vec<_>>());
+}
+
+#[test]
+fn connecting_to_a_closed_port_is_refused() {
+    // A port that was free a moment ago: bind, note it, close.
+    let port = StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let rt = runtime();
+    let result = rt.block_on(Stream::connect(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(5),
+    ));
+    assert_eq!(
+        result.map(|_| ()).map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionRefused)
+    );
+}
+
+/// A closed stream must really close: the peer (a plain blocking socket) reads its end of
+/// stream, even though the reactor's poll held a reference to the socket until removed.
+#[test]
+fn dropping_a_stream_closes_the_connection() {
+    let std_listener = StdListener::bind("127.0.0.1:0").expect("bind");
+    let addr = std_listener.local_addr().expect("addr");
+    let rt = runtime();
+    let accepted = rt.block_on(async move {
+        let stream = Stream::connect(addr, Duration::from_secs(5))
+            .await
+            .expect("connect");
+        let (peer, _) = std_listener.accept().expect("accept");
+        drop(stream);
+        // One more pass of the loop submits the poll's removal.
+        sleep(Duration::from_millis(5)).await;
+        peer
+    });
+    let mut peer: StdStream = accepted;
+    peer.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = [0u8; 4];
+    assert_eq!(peer.read(&mut buf).expect("read"), 0);
+}
+
+/// A wait given up (its future dropped, as `or` does with the loser) leaves no waker behind:
+/// the source still works for the next wait, and its deadline entry does not wake a task.
+#[test]
+fn an_abandoned_wait_leaves_the_source_usable() {
+    let rt = runtime();
+    let got = rt.block_on(async {
+        let (mut a, mut b) = pair();
+        let mut buf = [0u8; 8];
+        let far = Instant::now() + Duration::from_secs(30);
+        let first = futures_lite::future::poll_once(a.read_by(&mut buf, Some(far))).await;
+        assert!(first.is_none(), "nothing to read yet");
+        b.write_all_by(b"x", None).await.expect("write");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let n = a.read_by(&mut buf, Some(deadline)).await.expect("read");
+        buf[..n].to_vec()
+    });
+    assert_eq!(got, b"x");
+}
+
+#[test]
+fn tasks_spawned_in_one_block_on_run_in_the_next() {
+    let rt = runtime();
+    let ticks = Rc::new(Cell::new(0));
+    let counter = Rc::clone(&ticks);
+    rt.block_on(async move {
+        spawn(async move {
+            loop {
+                counter.set(counter.get() + 1);
+                sleep(Duration::from_millis(1)).await;
+            }
+        });
+    });
+    let before = ticks.get();
+    rt.block_on(sleep(Duration::from_millis(30)));
+    assert!(ticks.get() > before, "the spawned task ran: {before} -> {}", ticks.get());
+}
+
+#[test]
+fn a_plain_socket_peer_sees_what_the_stream_writes() {
+    let std_listener = StdListener::bind("127.0.0.1:0").expect("bind");
+    let addr = std_listener.local_addr().expect("addr");
+    let writer = std::thread::spawn(move || {
+        let (mut peer, _) = std_listener.accept().expect("accept");
+        peer.write_all(b"ping").expect("write");
+        let mut buf = [0u8; 4];
+        peer.read_exact(&mut buf).expect("read");
+        buf
+    });
+    let rt = runtime();
+    rt.block_on(async move {
+        let mut stream = Stream::connect(addr, Duration::from_secs(5))
+            .await
+            .expect("connect");
+        let mut buf = [0u8; 4];
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let n = stream.read_by(&mut buf, Some(deadline)).await.expect("read");
+        assert_eq!(&buf[..n], b"ping");
+        stream.write_all_by(b"pong", Some(deadline)).await.expect("write");
+    });
+    assert_eq!(&writer.join().expect("the peer thread"), b"pong");
+}
