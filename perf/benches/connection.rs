@@ -80,8 +80,7 @@ impl Mock {
     /// Sends `request` and reads its whole response; returns the status.
     fn round_trip(&mut self, request: &[u8]) -> u16 {
         let (client, response) = (&mut self.client, &mut self.response);
-        self.runtime
-            .block_on(exchange(client, request, response))
+        self.runtime.block_on(exchange(client, request, response))
     }
 }
 

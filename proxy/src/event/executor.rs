@@ -193,9 +193,8 @@ impl Runtime {
         let mut batch = VecDeque::new();
         let output = loop {
             if main.woken.swap(false, Ordering::AcqRel)
-                && let Poll::Ready(output) = future
-                    .as_mut()
-                    .poll(&mut Context::from_waker(&main_waker))
+                && let Poll::Ready(output) =
+                    future.as_mut().poll(&mut Context::from_waker(&main_waker))
             {
                 break output;
             }
@@ -203,8 +202,7 @@ impl Runtime {
             self.executor.poll_batch(&mut batch);
             let now = Instant::now();
             self.reactor.fire_deadlines(now);
-            let runnable =
-                !self.executor.woken.is_empty() || main.woken.load(Ordering::Acquire);
+            let runnable = !self.executor.woken.is_empty() || main.woken.load(Ordering::Acquire);
             let wait = if runnable {
                 None
             } else {

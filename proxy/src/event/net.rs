@@ -54,6 +54,7 @@ impl Stream {
         // Registered only now: a socket polled before `connect` reports a hang-up.
         let stream = Stream::from_std(TcpStream::from(socket))?;
         if pending {
+            stream.reactor.clear(stream.key, Direction::Write);
             if stream.wait(Direction::Write, Some(deadline)).await == Readiness::TimedOut {
                 return Err(timed_out());
             }
@@ -67,7 +68,6 @@ impl Stream {
     }
 
     fn wait(&self, direction: Direction, deadline: Option<Instant>) -> Ready<'_> {
-        self.reactor.clear(self.key, direction);
         Ready {
             reactor: &self.reactor,
             key: self.key,
@@ -88,11 +88,29 @@ impl Stream {
 
     /// Reads into `buf` (non-empty), waiting until `deadline` at the latest (`None`: no limit):
     /// `Ok(0)` is the peer's end of stream, `TimedOut` the deadline.
-    pub async fn read_by(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> io::Result<usize> {
+    ///
+    /// A read that filled less than `buf` drained the socket, so the next read waits for a
+    /// readiness completion instead of making a call that would fail with `EAGAIN` (in a proxy
+    /// the next read usually waits for the peer: a backend's answer, a client's next request).
+    pub async fn read_by(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> io::Result<usize> {
         loop {
-            match self.try_read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                other => return other,
+            if self.reactor.is_ready(self.key, Direction::Read) {
+                match self.try_read(buf) {
+                    Ok(n) => {
+                        if n < buf.len() {
+                            self.reactor.clear(self.key, Direction::Read);
+                        }
+                        return Ok(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.reactor.clear(self.key, Direction::Read);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             if self.wait(Direction::Read, deadline).await == Readiness::TimedOut {
                 return Err(timed_out());
@@ -102,13 +120,18 @@ impl Stream {
 
     /// Writes all of `data`, failing with `TimedOut` if the peer has not taken it by
     /// `deadline` (`None`: no limit).
-    pub async fn write_all_by(&mut self, mut data: &[u8], deadline: Option<Instant>) -> io::Result<()> {
+    pub async fn write_all_by(
+        &mut self,
+        mut data: &[u8],
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
         while !data.is_empty() {
             match self.io.write(data) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.reactor.clear(self.key, Direction::Write);
                     if self.wait(Direction::Write, deadline).await == Readiness::TimedOut {
                         return Err(timed_out());
                     }

@@ -119,7 +119,9 @@ thread_local! {
 ///
 /// Panics outside a runtime: only data-core code calls this, always from inside one.
 pub(crate) fn current() -> Rc<Reactor> {
-    CURRENT.with(|c| c.borrow().clone()).expect("called outside an event::Runtime")
+    CURRENT
+        .with(|c| c.borrow().clone())
+        .expect("called outside an event::Runtime")
 }
 
 impl Reactor {
@@ -128,7 +130,9 @@ impl Reactor {
     pub(crate) fn new() -> Result<Reactor, RingError> {
         let attempts: [fn(&mut io_uring::Builder); 3] = [
             |b| {
-                b.setup_single_issuer().setup_defer_taskrun().setup_taskrun_flag();
+                b.setup_single_issuer()
+                    .setup_defer_taskrun()
+                    .setup_taskrun_flag();
             },
             |b| {
                 b.setup_coop_taskrun().setup_taskrun_flag();
@@ -154,7 +158,9 @@ impl Reactor {
                 Err(e) => return Err(RingError(e)),
             }
         }
-        Err(RingError(last.unwrap_or_else(|| io::Error::other("no ring setup accepted"))))
+        Err(RingError(last.unwrap_or_else(|| {
+            io::Error::other("no ring setup accepted")
+        })))
     }
 
     /// Makes `reactor` this thread's current one (until [`Reactor::leave`]).
@@ -186,8 +192,9 @@ impl Reactor {
             generation,
             fd,
             armed: false,
-            readable: false,
-            writable: false,
+            // A socket's first call is tried; a deadline-only source is never ready.
+            readable: fd.is_some(),
+            writable: fd.is_some(),
             reader: Waiter::default(),
             writer: Waiter::default(),
             scheduled: None,
@@ -214,7 +221,11 @@ impl Reactor {
             self.deadlines.borrow_mut().remove(&(at, key));
         }
         if source.armed {
-            self.push(opcode::PollRemove::new(key.user_data()).build().user_data(IGNORED));
+            self.push(
+                opcode::PollRemove::new(key.user_data())
+                    .build()
+                    .user_data(IGNORED),
+            );
         }
         self.free.borrow_mut().push(key.slot);
     }
@@ -256,7 +267,7 @@ impl Reactor {
 
     fn push(&self, entry: squeue::Entry) {
         let mut ring = self.ring.borrow_mut();
-        loop {
+        for _ in 0..3 {
             // SAFETY: the entries pushed here are POLL_ADD and POLL_REMOVE, which carry no
             // buffer or pointer for the kernel to use after this call: a file descriptor (kept
             // open until its removal is queued, see `deregister`), an event mask, a user_data.
@@ -268,6 +279,19 @@ impl Reactor {
                 eprintln!("bloomgate: io_uring submit failed: {e}");
             }
         }
+        // Never seen: a queue the kernel will not take. A lost poll leaves its socket's waits to
+        // their deadlines; a lost removal keeps a socket open until the ring closes.
+        eprintln!("bloomgate: io_uring submission queue stuck; an entry was dropped");
+    }
+
+    /// Whether a readiness completion for `direction` arrived since the last [`Reactor::clear`]
+    /// (a new source counts as ready: its first call is tried).
+    pub(crate) fn is_ready(&self, key: Key, direction: Direction) -> bool {
+        self.with(key, |s| match direction {
+            Direction::Read => s.readable,
+            Direction::Write => s.writable,
+        })
+        .unwrap_or(true)
     }
 
     /// Forgets that `key` was ready in `direction` (its call would block).

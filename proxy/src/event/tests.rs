@@ -103,7 +103,12 @@ fn a_large_write_waits_for_room_and_arrives_whole() {
             }
         }
     });
-    assert!(received == expected, "{} bytes of {}", received.len(), expected.len());
+    assert!(
+        received == expected,
+        "{} bytes of {}",
+        received.len(),
+        expected.len()
+    );
 }
 
 #[test]
@@ -144,9 +149,15 @@ fn accept_connect_and_exchange_over_tcp() {
                 .await
                 .expect("connect");
             let deadline = Instant::now() + Duration::from_secs(5);
-            client.write_all_by(&[i; 10], Some(deadline)).await.expect("write");
+            client
+                .write_all_by(&[i; 10], Some(deadline))
+                .await
+                .expect("write");
             let mut buf = [0u8; 64];
-            let n = client.read_by(&mut buf, Some(deadline)).await.expect("read");
+            let n = client
+                .read_by(&mut buf, Some(deadline))
+                .await
+                .expect("read");
             echoed.push(buf[..n].to_vec());
         }
         echoed
@@ -230,7 +241,11 @@ fn tasks_spawned_in_one_block_on_run_in_the_next() {
     });
     let before = ticks.get();
     rt.block_on(sleep(Duration::from_millis(30)));
-    assert!(ticks.get() > before, "the spawned task ran: {before} -> {}", ticks.get());
+    assert!(
+        ticks.get() > before,
+        "the spawned task ran: {before} -> {}",
+        ticks.get()
+    );
 }
 
 #[test]
@@ -251,9 +266,15 @@ fn a_plain_socket_peer_sees_what_the_stream_writes() {
             .expect("connect");
         let mut buf = [0u8; 4];
         let deadline = Instant::now() + Duration::from_secs(5);
-        let n = stream.read_by(&mut buf, Some(deadline)).await.expect("read");
+        let n = stream
+            .read_by(&mut buf, Some(deadline))
+            .await
+            .expect("read");
         assert_eq!(&buf[..n], b"ping");
-        stream.write_all_by(b"pong", Some(deadline)).await.expect("write");
+        stream
+            .write_all_by(b"pong", Some(deadline))
+            .await
+            .expect("write");
     });
     assert_eq!(&writer.join().expect("the peer thread"), b"pong");
 }

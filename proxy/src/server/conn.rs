@@ -9,7 +9,6 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-
 use super::Core;
 use super::guard;
 use super::io::{Read, read_by, write_all_within};

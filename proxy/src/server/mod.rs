@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-
 use crate::config::Config;
 use crate::event;
 use crate::event::net::Listener;
@@ -89,8 +88,7 @@ impl Core {
 /// Binds this core's listener (`SO_REUSEPORT`: every core binds the same address and the
 /// kernel spreads connections).
 pub fn bind(addr: SocketAddr) -> std::io::Result<Listener> {
-    Listener::bind(addr)
-        .map_err(|e| std::io::Error::other(format!("cannot listen on {addr}: {e}")))
+    Listener::bind(addr).map_err(|e| std::io::Error::other(format!("cannot listen on {addr}: {e}")))
 }
 
 /// Accepts and serves connections until shutdown, then drains: in-flight requests finish
