@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
+use super::clock;
 use super::reactor::{Reactor, RingError};
 
 type Boxed = Pin<Box<dyn Future<Output = ()>>>;
@@ -192,6 +193,7 @@ impl Runtime {
         let main_waker = Waker::from(Arc::clone(&main));
         let mut batch = VecDeque::new();
         let output = loop {
+            clock::set(Instant::now());
             if main.woken.swap(false, Ordering::AcqRel)
                 && let Poll::Ready(output) =
                     future.as_mut().poll(&mut Context::from_waker(&main_waker))
@@ -201,6 +203,7 @@ impl Runtime {
             self.executor.woken.drain_into(&mut batch);
             self.executor.poll_batch(&mut batch);
             let now = Instant::now();
+            clock::set(now);
             self.reactor.fire_deadlines(now);
             let runnable = !self.executor.woken.is_empty() || main.woken.load(Ordering::Acquire);
             let wait = if runnable {
@@ -218,6 +221,7 @@ impl Runtime {
         };
         Reactor::leave();
         EXECUTOR.with(|e| *e.borrow_mut() = None);
+        clock::clear();
         output
     }
 }

@@ -28,10 +28,12 @@
 //! data core every wake comes from its own thread (a readiness completion or a deadline); a
 //! wake from elsewhere is seen at the next pass, at the latest when the next deadline fires.
 
+mod clock;
 mod executor;
 pub mod net;
 mod reactor;
 
+pub use clock::now;
 pub use executor::{Runtime, spawn};
 pub use reactor::{RingError, sleep};
 

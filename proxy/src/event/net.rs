@@ -43,7 +43,7 @@ impl Stream {
 
     /// Connects to `addr`, failing with `TimedOut` after `timeout`.
     pub async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Stream> {
-        let deadline = Instant::now() + timeout;
+        let deadline = super::clock::now() + timeout;
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
         socket.set_nonblocking(true)?;
         let pending = match socket.connect(&addr.into()) {
@@ -76,11 +76,21 @@ impl Stream {
         }
     }
 
+    /// Whether input may be waiting: false only when no readiness completion arrived since a
+    /// read last drained the socket.
+    pub fn may_have_input(&self) -> bool {
+        self.reactor.is_ready(self.key, Direction::Read)
+    }
+
     /// Reads what is there without waiting (`WouldBlock` if nothing is).
     pub fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             match self.io.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.reactor.clear(self.key, Direction::Read);
+                    return Err(e);
+                }
                 other => return other,
             }
         }
@@ -106,9 +116,7 @@ impl Stream {
                         }
                         return Ok(n);
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.reactor.clear(self.key, Direction::Read);
-                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) => return Err(e),
                 }
             }

@@ -318,7 +318,7 @@ impl Reactor {
             if ready {
                 return Some(Readiness::Ready);
             }
-            if deadline.is_some_and(|d| d <= Instant::now()) {
+            if deadline.is_some_and(|d| d <= super::clock::now()) {
                 return Some(Readiness::TimedOut);
             }
             let waiter = match direction {
@@ -523,7 +523,7 @@ pub async fn sleep(duration: Duration) {
         reactor: &reactor,
         key,
     };
-    let deadline = Instant::now() + duration;
+    let deadline = super::clock::now() + duration;
     Ready {
         reactor: &reactor,
         key,

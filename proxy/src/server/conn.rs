@@ -13,7 +13,7 @@ use super::Core;
 use super::guard;
 use super::io::{Read, read_by, write_all_within};
 use super::upstream::Upstream;
-use crate::event::net::Stream;
+use crate::event::{self, net::Stream};
 use crate::http::chunked::{write_chunk, write_last_chunk};
 use crate::http::write::{
     CONTINUE_100, IpText, OutFraming, UpstreamRequest, client_framing, write_response_head,
@@ -139,7 +139,7 @@ impl<'c> Conn<'c> {
             let Some(plan) = self.read_head().await else {
                 return;
             };
-            let began = Instant::now();
+            let began = event::now();
             let (status, next) = match plan {
                 Plan::Answer {
                     response,
@@ -168,7 +168,7 @@ impl<'c> Conn<'c> {
         if self.client.shutdown(std::net::Shutdown::Write).is_err() {
             return;
         }
-        let deadline = Instant::now() + LINGER;
+        let deadline = event::now() + LINGER;
         let mut drained = 0;
         while drained < LINGER_BYTES && !self.core.stopping() {
             match read_by(&mut self.client, &mut self.buf, deadline).await {
@@ -191,18 +191,18 @@ impl<'c> Conn<'c> {
     /// Waits for the first byte of the next request, up to `idle_timeout`, giving up early on
     /// shutdown. False: close the connection.
     async fn wait_for_request(&mut self) -> bool {
-        let idle_deadline = Instant::now() + self.core.config.idle_timeout;
+        let idle_deadline = event::now() + self.core.config.idle_timeout;
         loop {
             if self.core.stopping() {
                 return false;
             }
-            let deadline = idle_deadline.min(Instant::now() + super::SHUTDOWN_POLL);
+            let deadline = idle_deadline.min(event::now() + super::SHUTDOWN_POLL);
             match read_by(&mut self.client, &mut self.buf[self.filled..], deadline).await {
                 Read::Data(n) => {
                     self.filled += n;
                     return true;
                 }
-                Read::TimedOut if Instant::now() < idle_deadline => continue,
+                Read::TimedOut if event::now() < idle_deadline => continue,
                 _ => return false,
             }
         }
@@ -212,7 +212,7 @@ impl<'c> Conn<'c> {
     /// then routes and guards it. `None`: close the connection (slowloris, reset, or an error
     /// already answered).
     async fn read_head(&mut self) -> Option<Plan> {
-        let deadline = Instant::now() + self.core.config.read_header_timeout;
+        let deadline = event::now() + self.core.config.read_header_timeout;
         loop {
             match self.plan() {
                 Ok(Some(plan)) => return Some(plan),
@@ -221,7 +221,7 @@ impl<'c> Conn<'c> {
                     self.out.clear();
                     reject.write_response(&mut self.out, false);
                     let _ = self.send_to_client().await;
-                    self.access_log(reject.status(), Instant::now());
+                    self.access_log(reject.status(), event::now());
                     return None;
                 }
             }
@@ -424,7 +424,7 @@ impl<'c> Conn<'c> {
                 Err(SendError::ClientBody(reject)) => return self.fail(reject, &plan).await,
                 Err(SendError::ClientGone) => return (0, Next::Close),
             }
-            let sent = Instant::now();
+            let sent = event::now();
             match self
                 .relay_response(upstream, &plan, sent + timeout, timeout)
                 .await
@@ -490,7 +490,7 @@ impl<'c> Conn<'c> {
             self.start = 0;
             self.filled = 0;
             pos = 0;
-            let deadline = Instant::now() + self.core.config.idle_timeout;
+            let deadline = event::now() + self.core.config.idle_timeout;
             match read_by(&mut self.client, &mut self.buf, deadline).await {
                 Read::Data(n) => self.filled = n,
                 Read::Eof | Read::Failed(_) | Read::TimedOut => return Err(SendError::ClientGone),
@@ -590,13 +590,7 @@ impl<'c> Conn<'c> {
             self.out.clear();
             pos = 0;
             filled = 0;
-            match read_by(
-                &mut upstream.stream,
-                &mut self.ubuf,
-                Instant::now() + timeout,
-            )
-            .await
-            {
+            match read_by(&mut upstream.stream, &mut self.ubuf, event::now() + timeout).await {
                 Read::Data(n) => filled = n,
                 Read::Eof => {
                     if decoder.eof().is_err() {

@@ -80,7 +80,7 @@ impl DeadlineIo for glommio::net::TcpStream {
 
 /// Reads into `buf` (non-empty), waiting until `deadline` at the latest.
 pub async fn read_by(stream: &mut impl DeadlineIo, buf: &mut [u8], deadline: Instant) -> Read {
-    if deadline <= Instant::now() {
+    if deadline <= crate::event::now() {
         return Read::TimedOut;
     }
     match stream.read_until(buf, deadline).await {
@@ -101,6 +101,9 @@ pub async fn write_all_within(
         return Ok(());
     }
     stream
-        .write_all_until(data, Instant::now() + limit.max(Duration::from_millis(1)))
+        .write_all_until(
+            data,
+            crate::event::now() + limit.max(Duration::from_millis(1)),
+        )
         .await
 }

@@ -96,10 +96,16 @@ impl Pool {
     }
 }
 
-/// Whether an idle connection is still usable: a read that cannot wait finds nothing to read.
-/// An end of stream or an error means the backend closed it; bytes nobody asked for mean it is
-/// out of step. Either way it is dropped.
+/// Whether an idle connection is still usable. If no readiness arrived on it since its last
+/// read drained it, nothing did (no end of stream, no stray bytes): usable, without a call.
+/// Otherwise a read that cannot wait must find nothing: an end of stream or an error means the
+/// backend closed it; bytes nobody asked for mean it is out of step. Either way it is dropped.
+/// (A close whose readiness is not reaped yet races the request like any close in flight; the
+/// exchange retries an idempotent request once for that.)
 fn still_open(stream: &mut Stream) -> bool {
+    if !stream.may_have_input() {
+        return true;
+    }
     let mut byte = [0u8; 1];
     matches!(stream.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
