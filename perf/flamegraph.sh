@@ -76,7 +76,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-# `--call-graph dwarf` copies 16 KiB of stack per sample: deep enough for glommio's executor
+# `--call-graph dwarf` copies 16 KiB of stack per sample: deep enough for the executor
 # under the request path, 16 MB per 1000 samples.
 RECORD=(perf record -q -e cpu-clock -F "$FREQ" --call-graph dwarf,16384 -o "$DIR/perf.data")
 
@@ -138,7 +138,8 @@ KERNEL = [("__libc_send", "kernel: send (TCP over loopback, waking the peer)"),
           ("io_uring", "kernel: io_uring submit/wait"),
           ("clock_gettime", "kernel: clock (vDSO)")]
 CRATES = [("proxy::jwt", "bloomgate: JWT"), ("proxy::http", "bloomgate: HTTP codec"),
-          ("proxy::router", "bloomgate: router"), ("proxy::", "bloomgate: other"),
+          ("proxy::router", "bloomgate: router"), ("proxy::event", "bloomgate: event loop"),
+          ("proxy::", "bloomgate: other"),
           ("bloom::", "bloomgate: filter"), ("ring::", "ring"), ("ring_core_", "ring"),
           ("simd_json::", "simd-json"), ("httparse::", "httparse"), ("glommio::", "glommio")]
 def component(frames):

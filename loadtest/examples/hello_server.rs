@@ -1,12 +1,10 @@
-//! A trivial HTTP/1.1 server for measuring the load generator itself: one glommio executor
+//! A trivial HTTP/1.1 server for measuring the load generator itself: one `event::Runtime`
 //! pinned to one CPU, keep-alive and pipelining, `200 ok` to every bodiless request.
 //!
 //! `cargo run --release -p loadtest --example hello_server -- [PORT] [CPU]` (8000, CPU 1)
 #![forbid(unsafe_code)]
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpListener;
-use glommio::{LocalExecutorBuilder, Placement};
+use event::net::Listener;
 
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
@@ -14,20 +12,16 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(8000);
     let cpu: usize = args.next().and_then(|c| c.parse().ok()).unwrap_or(1);
-    let _ = rlimit::getrlimit(rlimit::Resource::MEMLOCK)
-        .and_then(|(_, hard)| rlimit::setrlimit(rlimit::Resource::MEMLOCK, hard, hard));
-    let executor = LocalExecutorBuilder::new(Placement::Fixed(cpu))
-        .io_memory(512 * 1024)
-        .make();
-    let executor = match executor {
-        Ok(e) => e,
+    core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
+    let runtime = match event::Runtime::new() {
+        Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("hello_server: cannot start an executor: {e}");
+            eprintln!("hello_server: cannot start the event loop: {e}");
             std::process::exit(2);
         }
     };
-    executor.run(async move {
-        let listener = match TcpListener::bind(("127.0.0.1", port)) {
+    runtime.block_on(async move {
+        let listener = match Listener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], port))) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("hello_server: 127.0.0.1:{port}: {e}");
@@ -39,13 +33,13 @@ fn main() {
             let Ok(mut stream) = listener.accept().await else {
                 continue;
             };
-            glommio::spawn_local(async move {
+            event::spawn(async move {
                 let _ = stream.set_nodelay(true);
                 let mut buf = vec![0u8; 64 * 1024];
                 let mut filled = 0;
                 let mut out = Vec::with_capacity(64 * RESPONSE.len());
                 loop {
-                    let Ok(n) = stream.read(&mut buf[filled..]).await else {
+                    let Ok(n) = stream.read_by(&mut buf[filled..], None).await else {
                         return;
                     };
                     if n == 0 {
@@ -64,14 +58,13 @@ fn main() {
                         return; // a head larger than the buffer
                     }
                     if !out.is_empty() {
-                        if stream.write_all(&out).await.is_err() {
+                        if stream.write_all_by(&out, None).await.is_err() {
                             return;
                         }
                         out.clear();
                     }
                 }
-            })
-            .detach();
+            });
         }
     });
 }

@@ -1,4 +1,4 @@
-//! One keep-alive connection driving load (glommio glue around the sans-io codec): sends when
+//! One keep-alive connection driving load (event-loop glue around the sans-io codec): sends when
 //! the schedule says (open loop) or as soon as an answer is in (closed loop), keeps up to
 //! `--pipeline` requests in flight, parses answers, checks statuses, reconnects when the server
 //! closes, and bounds every connect, write and read by `--timeout`.
@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
+use event::net::Stream;
 use hdrhistogram::Histogram;
 
 use crate::http::{MAX_HEAD, RequestTemplate, Response, ResponseParser, Step};
@@ -22,6 +21,9 @@ use crate::progress::LiveCore;
 use crate::report::{CoreStats, Failure, micros};
 use crate::schedule::{Budget, Schedule, Window};
 use crate::tokens::CorePool;
+
+/// Turns of a connection's loop between two voluntary yields.
+const YIELD_EVERY: u32 = 16;
 
 /// What every connection of one core shares (one per core, behind an `Rc`).
 #[derive(Debug)]
@@ -126,18 +128,10 @@ impl ReadBuf {
     }
 }
 
-/// Opens a connection to `addr` with the timeouts and `TCP_NODELAY` set.
-pub async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-    let stream = TcpStream::connect_timeout(addr, timeout)
-        .await
-        .map_err(io::Error::from)?;
-    stream.set_nodelay(true).map_err(io::Error::from)?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(io::Error::from)?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .map_err(io::Error::from)?;
+/// Opens a connection to `addr` (within `timeout`) with `TCP_NODELAY` set.
+pub async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Stream> {
+    let stream = Stream::connect(addr, timeout).await?;
+    stream.set_nodelay(true)?;
     Ok(stream)
 }
 
@@ -153,9 +147,8 @@ fn classify(e: &io::Error) -> Failure {
 }
 
 async fn sleep_until(t: Instant) {
-    let now = Instant::now();
-    if t > now {
-        glommio::timer::sleep(t - now).await;
+    if t > Instant::now() {
+        event::sleep_until(t).await;
     }
 }
 
@@ -171,7 +164,7 @@ struct Conn {
     mix: MixCursor,
     /// Next token per kind (round robin over the core's pool).
     token_at: [usize; 5],
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     parser: ResponseParser,
     rbuf: ReadBuf,
     wbuf: Vec<u8>,
@@ -184,7 +177,7 @@ struct Conn {
 
 /// Drives connection `global` (numbered over all cores; `local` within this core) until the
 /// run ends, then drains what is in flight. `first` is a connection opened before the start.
-pub async fn drive(ctx: Rc<CoreCtx>, global: usize, local: usize, first: Option<TcpStream>) {
+pub async fn drive(ctx: Rc<CoreCtx>, global: usize, local: usize, first: Option<Stream>) {
     let schedule = ctx
         .rate
         .map(|rate| Schedule::new(ctx.start, rate, ctx.connections, global));
@@ -210,11 +203,17 @@ pub async fn drive(ctx: Rc<CoreCtx>, global: usize, local: usize, first: Option<
 impl Conn {
     async fn run(&mut self) {
         let mut failing_since: Option<Instant> = None;
+        let mut turns = 0u32;
         loop {
             if !self.sending && self.inflight.is_empty() && self.resend.is_empty() {
                 return;
             }
-            glommio::yield_if_needed().await;
+            // No preemption on this executor: a connection whose answers are always already
+            // there (pipelining against a fast server) lets the others run now and then.
+            turns += 1;
+            if turns.is_multiple_of(YIELD_EVERY) {
+                futures_lite::future::yield_now().await;
+            }
             if self.stream.is_none() {
                 debug_assert!(self.inflight.is_empty());
                 match connect(self.ctx.addr, self.ctx.timeout).await {
@@ -237,7 +236,7 @@ impl Conn {
                                 self.fail(req, Failure::Closed, now);
                             }
                         } else {
-                            glommio::timer::sleep(Duration::from_millis(10)).await;
+                            event::sleep(Duration::from_millis(10)).await;
                         }
                     }
                 }
@@ -318,7 +317,9 @@ impl Conn {
         let Some(stream) = self.stream.as_mut() else {
             return Err(io::Error::from(io::ErrorKind::NotConnected));
         };
-        let result = stream.write_all(&self.wbuf).await;
+        let result = stream
+            .write_all_by(&self.wbuf, Some(event::now() + ctx.timeout))
+            .await;
         let mut stats = ctx.stats.borrow_mut();
         stats.sent += sent_measured;
         if result.is_ok() {
@@ -394,13 +395,17 @@ impl Conn {
             return;
         };
         let space = self.rbuf.space();
+        let deadline = Some(event::now() + self.ctx.timeout);
         let wake = match due {
-            None => Wake::Read(stream.read(space).await),
+            None => Wake::Read(stream.read_by(space, deadline).await),
             Some(due) => {
-                futures_lite::future::or(async { Wake::Read(stream.read(space).await) }, async {
-                    sleep_until(due).await;
-                    Wake::Due
-                })
+                futures_lite::future::or(
+                    async { Wake::Read(stream.read_by(space, deadline).await) },
+                    async {
+                        sleep_until(due).await;
+                        Wake::Due
+                    },
+                )
                 .await
             }
         };

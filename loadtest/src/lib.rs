@@ -1,7 +1,8 @@
 //! `loadtest`: bloomgate's load generator. A black-box driver over HTTP/1.1: it does not link
-//! the gateway, only speaks to it.
+//! the gateway, only speaks to it (it shares the gateway's event loop crate, `event`, and
+//! nothing else).
 //!
-//! What it is: thread-per-core (one pinned glommio executor per CPU, each with its share of
+//! What it is: thread-per-core (one pinned `event::Runtime` per CPU, each with its share of
 //! keep-alive connections), closed loop or open loop with coordinated-omission correction,
 //! minting JWTs of every kind a gateway must tell apart (valid, revoked, expired, bad
 //! signature, none) before the run, revoking some through the Revoke Server REST API, and
@@ -11,7 +12,7 @@
 //! test suite (a status is all it checks).
 //!
 //! Layout: sans-io pieces ([`http`], [`jwt`], [`mix`], [`schedule`], [`report`], [`json`],
-//! [`svg`]) are tested on their own; [`client`] and [`run`] are the glommio glue; [`revoke`]
+//! [`svg`]) are tested on their own; [`client`] and [`run`] are the event-loop glue; [`revoke`]
 //! and [`blocking`] are the plain-socket steps before the run; [`cli`] parses the command line.
 #![forbid(unsafe_code)]
 

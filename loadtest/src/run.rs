@@ -1,4 +1,4 @@
-//! A whole run: key and tokens, the revocation step, then one pinned glommio executor per CPU
+//! A whole run: key and tokens, the revocation step, then one pinned `event::Runtime` per CPU
 //! driving its share of the connections, the progress line, and the merged summary.
 
 use std::cell::RefCell;
@@ -7,8 +7,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::cli::{CpuChoice, Options};
 use crate::client::{self, CoreCtx};
@@ -23,12 +21,6 @@ use crate::revoke::{self, RevokeError};
 use crate::schedule::{Budget, Window};
 use crate::target::TargetError;
 use crate::tokens::{self, CorePool};
-
-/// io_uring registered-buffer memory per executor: small, since the client reads into its own
-/// buffers, so that many executors fit the default 8 MiB `RLIMIT_MEMLOCK`.
-pub const IO_MEMORY: usize = 512 * 1024;
-/// How long an idle executor spins before it parks in the kernel.
-pub const SPIN_BEFORE_PARK: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Revoked tokens the target is polled with before the run.
 const REVOKE_SAMPLE: usize = 16;
@@ -63,7 +55,7 @@ pub enum RunError {
     Executor {
         /// The CPU it was for.
         cpu: usize,
-        /// glommio's error.
+        /// The kernel's answer.
         reason: String,
         /// The limits in force.
         memlock: Memlock,
@@ -420,21 +412,14 @@ fn core_thread(
 ) -> CoreStats {
     // Pinning is best effort: a refused pin still runs, only less predictably.
     core_affinity::set_for_current(core_affinity::CoreId { id: plan.cpu });
-    let executor = match LocalExecutorBuilder::new(Placement::Unbound)
-        .name(&format!("loadtest-{}", plan.core))
-        .io_memory(IO_MEMORY)
-        // The generator owns its CPU: spinning instead of parking between completions saves a
-        // wake-up per response (see docs/BENCHMARKS.md, loadtest beside wrk).
-        .spin_before_park(SPIN_BEFORE_PARK)
-        .make()
-    {
-        Ok(executor) => executor,
+    let runtime = match event::Runtime::new() {
+        Ok(runtime) => runtime,
         Err(e) => {
             let _ = ready.send(Err((plan.core, e.to_string())));
             return CoreStats::new();
         }
     };
-    executor.run(async move {
+    runtime.block_on(async move {
         let shared = Arc::clone(&plan.shared);
         let options = &shared.options;
         let mut first = Vec::with_capacity(plan.connections);
@@ -466,15 +451,14 @@ fn core_thread(
             core: plan.core,
             interval: shared.progress.then(|| RefCell::new(new_histogram())),
         });
-        let now = Instant::now();
-        if start > now {
-            glommio::timer::sleep(start - now).await;
+        if start > Instant::now() {
+            event::sleep_until(start).await;
         }
         let tasks: Vec<_> = first
             .into_iter()
             .enumerate()
             .map(|(local, stream)| {
-                glommio::spawn_local(client::drive(
+                event::spawn(client::drive(
                     Rc::clone(&ctx),
                     plan.first_global + local,
                     local,
@@ -485,11 +469,11 @@ fn core_thread(
         let ticker = ctx
             .interval
             .is_some()
-            .then(|| glommio::spawn_local(tick(Rc::clone(&ctx))));
+            .then(|| event::spawn(tick(Rc::clone(&ctx))));
         for task in tasks {
             task.await;
         }
-        drop(ticker); // cancels it
+        drop(ticker); // detached: dropped with the runtime
         ctx.stats.take()
     })
 }
@@ -497,7 +481,7 @@ fn core_thread(
 /// Publishes the last second's p99 for the progress line, every second.
 async fn tick(ctx: Rc<CoreCtx>) {
     loop {
-        glommio::timer::sleep(Duration::from_secs(1)).await;
+        event::sleep(Duration::from_secs(1)).await;
         if let (Some(interval), Some(live)) = (&ctx.interval, ctx.live.cores.get(ctx.core)) {
             let mut h = interval.borrow_mut();
             let p99 = if h.is_empty() {

@@ -23,7 +23,7 @@ use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 use common::{Fixture, Kind};
-use proxy::event::{self, Runtime, net::Stream};
+use event::{Runtime, net::Stream};
 use proxy::server::conn;
 use proxy::server::upstream::Upstream;
 

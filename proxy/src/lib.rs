@@ -5,7 +5,6 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod event;
 pub mod http;
 pub mod jwt;
 pub mod reject;

@@ -101,8 +101,10 @@ fn usage_and_setup_errors_exit_2_with_one_line() {
     assert!(stderr.contains("cannot connect"), "{stderr}");
 }
 
+/// The event loop registers no buffers, so on a kernel that charges rings to memcg (5.12+) a
+/// locked-memory limit of zero does not stop a run (glommio's executors needed some).
 #[test]
-fn executor_that_cannot_lock_memory_names_memlock() {
+fn runs_with_no_locked_memory() {
     let server = Server::start(Config::default());
     let _guard = support::executors();
     let out = std::process::Command::new("sh")
@@ -115,8 +117,7 @@ fn executor_that_cannot_lock_memory_names_memlock() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("RLIMIT_MEMLOCK"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
 #[test]

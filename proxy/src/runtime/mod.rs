@@ -14,7 +14,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::{Config, ConfigError};
-use crate::event;
 use crate::jwt::Validators;
 use crate::server::{self, Core, Guard, Routes};
 

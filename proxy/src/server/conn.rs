@@ -13,7 +13,6 @@ use super::Core;
 use super::guard;
 use super::io::{Read, read_by, write_all_within};
 use super::upstream::Upstream;
-use crate::event::{self, net::Stream};
 use crate::http::chunked::{write_chunk, write_last_chunk};
 use crate::http::write::{
     CONTINUE_100, IpText, OutFraming, UpstreamRequest, client_framing, write_response_head,
@@ -25,6 +24,7 @@ use crate::http::{
 use crate::jwt::Propagated;
 use crate::reject::{BadRequestReason, Reject};
 use crate::router::RouteMatch;
+use event::net::Stream;
 
 /// Initial size of each read buffer; the client's grows up to `max_header_bytes` for a head.
 const BUFFER: usize = 16 * 1024;

@@ -1,7 +1,7 @@
 //! Socket reads and writes with deadlines, as the connection loops need them: every wait on a
 //! peer is bounded (slowloris, a silent backend), and a timeout is a value, not an error string.
 //!
-//! Two kinds of socket use them: the data cores' [`Stream`] (on `crate::event`) and the Revoke
+//! Two kinds of socket use them: the data cores' [`Stream`] (the `event` crate) and the Revoke
 //! Server's glommio `TcpStream` (on the admin core).
 
 use std::io;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::event::net::Stream;
+use event::net::Stream;
 
 /// What one read gave.
 #[derive(Debug)]
@@ -80,7 +80,7 @@ impl DeadlineIo for glommio::net::TcpStream {
 
 /// Reads into `buf` (non-empty), waiting until `deadline` at the latest.
 pub async fn read_by(stream: &mut impl DeadlineIo, buf: &mut [u8], deadline: Instant) -> Read {
-    if deadline <= crate::event::now() {
+    if deadline <= event::now() {
         return Read::TimedOut;
     }
     match stream.read_until(buf, deadline).await {
@@ -101,9 +101,6 @@ pub async fn write_all_within(
         return Ok(());
     }
     stream
-        .write_all_until(
-            data,
-            crate::event::now() + limit.max(Duration::from_millis(1)),
-        )
+        .write_all_until(data, event::now() + limit.max(Duration::from_millis(1)))
         .await
 }

@@ -19,8 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::event;
-use crate::event::net::Listener;
+use event::net::Listener;
 pub use guard::Guard;
 pub use routes::{Route, Routes, RoutesError};
 use upstream::Pool;

@@ -10,7 +10,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::event::net::Stream;
+use event::net::Stream;
 
 /// Idle connections kept per backend host and core.
 const MAX_IDLE_PER_UPSTREAM: usize = 64;

@@ -278,3 +278,19 @@ fn a_plain_socket_peer_sees_what_the_stream_writes() {
     });
     assert_eq!(&writer.join().expect("the peer thread"), b"pong");
 }
+
+/// A pass that ran long makes the cached clock stale; a sleep must still last its whole
+/// duration by the real clock.
+#[test]
+fn a_sleep_after_a_long_pass_still_lasts_its_duration() {
+    let rt = runtime();
+    let took = rt.block_on(async {
+        sleep(Duration::from_millis(1)).await;
+        // Hold the pass: the clock read at its start is now 30 ms old.
+        std::thread::sleep(Duration::from_millis(30));
+        let began = Instant::now();
+        sleep(Duration::from_millis(10)).await;
+        began.elapsed()
+    });
+    assert!(took >= Duration::from_millis(10), "{took:?}");
+}

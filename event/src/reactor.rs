@@ -265,6 +265,7 @@ impl Reactor {
         );
     }
 
+    #[allow(unsafe_code)]
     fn push(&self, entry: squeue::Entry) {
         let mut ring = self.ring.borrow_mut();
         for _ in 0..3 {
@@ -515,15 +516,19 @@ impl Drop for Ready<'_> {
     }
 }
 
-/// Waits `duration` (on the current data core).
+/// Waits `duration` from now (by the clock itself, not the pass's cached time).
 pub async fn sleep(duration: Duration) {
+    sleep_until(Instant::now() + duration).await;
+}
+
+/// Waits until `deadline`.
+pub async fn sleep_until(deadline: Instant) {
     let reactor = current();
     let key = reactor.register_deadline();
     let _source = DeadlineSource {
         reactor: &reactor,
         key,
     };
-    let deadline = super::clock::now() + duration;
     Ready {
         reactor: &reactor,
         key,

@@ -1,6 +1,10 @@
-//! The data core's event loop: a single-threaded executor over one io_uring used as a readiness
-//! queue, with deadlines, TCP streams and a `SO_REUSEPORT` listener. The admin core and the
-//! revoker stay on glommio; only the request path runs here.
+//! bloomgate's thread-per-core event loop: a single-threaded executor over one io_uring used as
+//! a readiness queue, with deadlines, TCP streams and a `SO_REUSEPORT` listener. The gateway's
+//! data cores (`proxy::server`) and the load generator (`loadtest`) run on it, one `Runtime`
+//! per pinned thread; the admin core and the revoker stay on glommio.
+//!
+//! What it is not: a general-purpose runtime. No work stealing, no cross-thread spawning, no
+//! file I/O, no preemption (a task runs until it awaits), no TLS.
 //!
 //! Why not glommio on the data cores (`docs/PROFILING.md`): glommio 0.9 sets up its rings
 //! without `COOP_TASKRUN`/`DEFER_TASKRUN`, so every poll completed by another CPU interrupts the
@@ -28,14 +32,17 @@
 //! data core every wake comes from its own thread (a readiness completion or a deadline); a
 //! wake from elsewhere is seen at the next pass, at the latest when the next deadline fires.
 
+// Unsafe only where entries are pushed on the ring (`reactor.rs`), allowed there alone.
+#![deny(unsafe_code)]
+
 mod clock;
 mod executor;
 pub mod net;
 mod reactor;
 
 pub use clock::now;
-pub use executor::{Runtime, spawn};
-pub use reactor::{RingError, sleep};
+pub use executor::{JoinHandle, Runtime, spawn};
+pub use reactor::{RingError, sleep, sleep_until};
 
 #[cfg(test)]
 mod tests;

@@ -90,14 +90,57 @@ thread_local! {
     static EXECUTOR: RefCell<Option<Rc<Executor>>> = const { RefCell::new(None) };
 }
 
-/// Runs `future` as a task of the runtime on this thread, detached.
+/// Runs `future` as a task of the runtime on this thread. The handle yields its output;
+/// dropping the handle detaches the task (it runs on, and is dropped with the runtime if it
+/// has not finished).
 ///
-/// Panics outside a runtime: only data-core code calls this, always from inside one.
-pub fn spawn(future: impl Future<Output = ()> + 'static) {
+/// Panics outside a runtime: only code running on a `Runtime` calls this.
+pub fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T> {
     let executor = EXECUTOR
         .with(|e| e.borrow().clone())
         .expect("event::spawn called outside an event::Runtime");
-    executor.spawn(Box::pin(future));
+    let state = Rc::new(JoinState {
+        output: Cell::new(None),
+        waiter: Cell::new(None),
+    });
+    let filled = Rc::clone(&state);
+    executor.spawn(Box::pin(async move {
+        filled.output.set(Some(future.await));
+        if let Some(waker) = filled.waiter.take() {
+            waker.wake();
+        }
+    }));
+    JoinHandle { state }
+}
+
+struct JoinState<T> {
+    output: Cell<Option<T>>,
+    waiter: Cell<Option<Waker>>,
+}
+
+/// The output of a spawned task, once it has finished.
+pub struct JoinHandle<T> {
+    state: Rc<JoinState<T>>,
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle").finish_non_exhaustive()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match self.state.output.take() {
+            Some(output) => Poll::Ready(output),
+            None => {
+                self.state.waiter.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        }
+    }
 }
 
 impl Executor {

@@ -1,8 +1,10 @@
 //! The time of the current pass of the loop, for deadlines: read once a pass instead of once a
 //! call (a request computes several deadlines, and a clock read costs more than the rest of the
 //! arithmetic). A pass under load lasts microseconds to a millisecond, so a deadline computed
-//! from it comes at most that much early; a wait never ends before its deadline by the real
-//! clock, because the loop fires deadlines by a fresh reading.
+//! from it comes at most that much early — fine for timeouts, wrong for a wait that must not
+//! end before a given instant: `sleep` and `sleep_until` read the clock itself. A wait never
+//! ends before its deadline by the real clock, because the loop fires deadlines by a fresh
+//! reading.
 
 use std::cell::Cell;
 use std::time::Instant;
