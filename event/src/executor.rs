@@ -195,6 +195,10 @@ impl Executor {
 pub struct Runtime {
     executor: Rc<Executor>,
     reactor: Rc<Reactor>,
+    /// The waker of the future `block_on` runs.
+    main: Arc<MainWaker>,
+    /// The ids polled in one pass (kept for the next `block_on`).
+    batch: RefCell<VecDeque<TaskId>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -218,6 +222,10 @@ impl Runtime {
                 woken: Arc::new(Woken::default()),
             }),
             reactor: Rc::new(Reactor::new()?),
+            main: Arc::new(MainWaker {
+                woken: AtomicBool::new(false),
+            }),
+            batch: RefCell::new(VecDeque::new()),
         })
     }
 
@@ -230,11 +238,12 @@ impl Runtime {
         EXECUTOR.with(|e| *e.borrow_mut() = Some(Rc::clone(&self.executor)));
         Reactor::enter(&self.reactor);
         let mut future = std::pin::pin!(future);
-        let main = Arc::new(MainWaker {
-            woken: AtomicBool::new(true),
-        });
+        let main = Arc::clone(&self.main);
+        main.woken.store(true, Ordering::Release);
         let main_waker = Waker::from(Arc::clone(&main));
-        let mut batch = VecDeque::new();
+        // Reused across calls, so that a `block_on` per request (as the benches do) allocates
+        // nothing either.
+        let mut batch = std::mem::take(&mut *self.batch.borrow_mut());
         let output = loop {
             clock::set(Instant::now());
             if main.woken.swap(false, Ordering::AcqRel)
@@ -265,6 +274,7 @@ impl Runtime {
         Reactor::leave();
         EXECUTOR.with(|e| *e.borrow_mut() = None);
         clock::clear();
+        *self.batch.borrow_mut() = batch;
         output
     }
 }

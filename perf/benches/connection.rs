@@ -19,6 +19,11 @@
 
 mod common;
 
+// divan's allocation profiler: the table's `alloc` columns count what one whole request
+// allocates (the core, the event loop, and this bench's client and backend together).
+#[global_allocator]
+static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
+
 use std::os::fd::OwnedFd;
 use std::time::Duration;
 
