@@ -9,7 +9,7 @@
 //!
 //! The gateway is built from its bench config (`perf/peers/bloomgate-bench.json`), as
 //! `perf/compare.sh` runs it. No socket, no executor: what is left of a request's cost in a
-//! profile of the running gateway is the kernel's and glommio's. Before timing, every kind must
+//! profile of the running gateway is the kernel's and the event loop's. Before timing, every kind must
 //! get its answer (`Fixture::check`).
 
 mod common;

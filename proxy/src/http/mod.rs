@@ -7,7 +7,7 @@
 //! caller-provided, reused `Vec<u8>` ([`write`](mod@write)).
 //!
 //! What it is not: it does no I/O, knows no sockets, timers or async runtime, and allocates
-//! nothing per request. The glommio glue owns the buffers and calls in here.
+//! nothing per request. The data core's glue (`server`, on the `event` loop) owns the buffers and calls in here.
 //!
 //! Typical use on a data core (the glue):
 //!
