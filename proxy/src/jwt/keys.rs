@@ -159,19 +159,35 @@ impl KeySet {
     /// The key for a token of `alg` with this `kid`. Without a `kid`, the only key usable with
     /// `alg`, if there is exactly one.
     pub fn find(&self, alg: Alg, kid: Option<&str>) -> Result<&Jwk, LookupError> {
+        let index = self.position(alg, kid)?;
+        self.key(index).ok_or(LookupError::Empty)
+    }
+
+    /// Where [`KeySet::find`]'s key sits in the set (for [`super::header::HeaderMemo`]).
+    pub fn position(&self, alg: Alg, kid: Option<&str>) -> Result<usize, LookupError> {
         if self.keys.is_empty() {
             return Err(LookupError::Empty);
         }
-        let mut usable = self.keys.iter().filter(|k| k.usable_with(alg));
+        let mut usable = self
+            .keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.usable_with(alg));
         match kid {
             Some(kid) => usable
-                .find(|k| k.kid.as_deref() == Some(kid))
+                .find(|(_, k)| k.kid.as_deref() == Some(kid))
+                .map(|(i, _)| i)
                 .ok_or(LookupError::UnknownKid),
             None => match (usable.next(), usable.next()) {
-                (Some(only), None) => Ok(only),
+                (Some((only, _)), None) => Ok(only),
                 _ => Err(LookupError::UnknownKid),
             },
         }
+    }
+
+    /// The key at `index`.
+    pub fn key(&self, index: usize) -> Option<&Jwk> {
+        self.keys.get(index)
     }
 }
 

@@ -97,6 +97,8 @@ pub struct Scratch {
     hashes: Vec<(u64, u32)>,
     /// For revocation keys longer than the stack buffer.
     spill: Vec<u8>,
+    /// The last header that found a key (see [`header::HeaderMemo`]).
+    memo: header::HeaderMemo,
 }
 
 impl std::fmt::Debug for Scratch {
@@ -121,6 +123,7 @@ impl Scratch {
             buffers: Buffers::new(MAX_PART_BYTES),
             hashes: Vec::new(),
             spill: Vec::new(),
+            memo: header::HeaderMemo::default(),
         }
     }
 }
@@ -183,28 +186,39 @@ impl Validator {
             buffers,
             hashes,
             spill,
+            memo,
         } = scratch;
 
-        // The header: alg and kid, then the key.
-        let header_len = decode_part(parts.header, header)?;
+        // The header: alg and kid, then the key (unless this core just saw the same header).
         let keys = self.keys.current();
-        let jwk = with_tape(tape, buffers, header, header_len, |nodes| {
-            if has_duplicate_keys(nodes, hashes) {
-                return Err(AuthReason::DuplicateClaim);
+        let index = match memo.lookup(parts.header, self.alg, &keys) {
+            Some(index) => index,
+            None => {
+                let header_len = decode_part(parts.header, header)?;
+                let index = with_tape(tape, buffers, header, header_len, |nodes| {
+                    if has_duplicate_keys(nodes, hashes) {
+                        return Err(AuthReason::DuplicateClaim);
+                    }
+                    let jose = header::parse(Json::root(nodes))?;
+                    if jose.alg != self.alg.as_str() {
+                        return Err(AuthReason::AlgMismatch);
+                    }
+                    keys.position(self.alg, jose.kid).map_err(|e| match e {
+                        LookupError::UnknownKid => {
+                            self.keys.unknown_kid(now);
+                            AuthReason::UnknownKid
+                        }
+                        LookupError::Empty => AuthReason::KeyUnavailable,
+                    })
+                })
+                .map_err(|e| Reject::Unauthorized(e.unwrap_or(AuthReason::Malformed)))?;
+                memo.remember(parts.header, self.alg, &keys, index);
+                index
             }
-            let jose = header::parse(Json::root(nodes))?;
-            if jose.alg != self.alg.as_str() {
-                return Err(AuthReason::AlgMismatch);
-            }
-            keys.find(self.alg, jose.kid).map_err(|e| match e {
-                LookupError::UnknownKid => {
-                    self.keys.unknown_kid(now);
-                    AuthReason::UnknownKid
-                }
-                LookupError::Empty => AuthReason::KeyUnavailable,
-            })
-        })
-        .map_err(|e| Reject::Unauthorized(e.unwrap_or(AuthReason::Malformed)))?;
+        };
+        let jwk = keys
+            .key(index)
+            .ok_or(Reject::Unauthorized(AuthReason::KeyUnavailable))?;
 
         // The signature, over the bytes as sent.
         let mut signature = [0u8; MAX_SIGNATURE_BYTES];

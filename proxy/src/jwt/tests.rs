@@ -818,3 +818,85 @@ proptest! {
         let _ = check(&v, &signer.mint(Alg::HS256, &payload));
     }
 }
+
+/// The header memo (one per scratch, as on a core) never lets a token through that the full
+/// path would refuse: a key set replaced under it, another `alg`, another `kid`.
+mod header_memo {
+    use super::*;
+
+    const CLAIMS: &str = r#"{"sub":"alice","exp":4000000000}"#;
+    const NOW: u64 = 1_700_000_000;
+
+    fn run(v: &Validator, token: &str, scratch: &mut Scratch) -> Result<(), Reject> {
+        v.validate(
+            token.as_bytes(),
+            NOW,
+            None,
+            scratch,
+            &mut Propagated::default(),
+        )
+    }
+
+    #[test]
+    fn a_replaced_key_set_is_looked_up_again() {
+        let old = Signer::hmac(b"the old secret, 32 bytes long...");
+        let new = Signer::hmac(b"the new secret, 32 bytes long...");
+        let store = KeyStore::fixed(keyset(&[old.jwk("k1")]));
+        let v = Validator::new(&settings(Alg::HS256), Arc::clone(&store));
+        let mut scratch = Scratch::new();
+        let token = old.mint(Alg::HS256, CLAIMS);
+        assert_eq!(run(&v, &token, &mut scratch), Ok(()));
+        assert_eq!(run(&v, &token, &mut scratch), Ok(()), "a memo hit");
+        // Rotated: same kid, another secret. The old token's header is byte for byte the same.
+        store.replace(keyset(&[new.jwk("k1")]));
+        assert_eq!(
+            run(&v, &token, &mut scratch),
+            Err(Reject::Unauthorized(AuthReason::BadSignature))
+        );
+        assert_eq!(run(&v, &new.mint(Alg::HS256, CLAIMS), &mut scratch), Ok(()));
+        // Rotated away: the kid is gone.
+        store.replace(keyset(&[new.jwk("k2")]));
+        assert_eq!(
+            run(&v, &new.mint(Alg::HS256, CLAIMS), &mut scratch),
+            Err(Reject::Unauthorized(AuthReason::UnknownKid))
+        );
+    }
+
+    #[test]
+    fn another_validators_alg_is_checked_again() {
+        let signer = Signer::hmac(b"one secret for two algorithms...");
+        let store = KeyStore::fixed(keyset(&[signer.jwk("k1")]));
+        let hs256 = Validator::new(&settings(Alg::HS256), Arc::clone(&store));
+        let hs384 = Validator::new(&settings(Alg::HS384), Arc::clone(&store));
+        let mut scratch = Scratch::new();
+        let token = signer.mint(Alg::HS256, CLAIMS);
+        assert_eq!(run(&hs256, &token, &mut scratch), Ok(()));
+        assert_eq!(
+            run(&hs384, &token, &mut scratch),
+            Err(Reject::Unauthorized(AuthReason::AlgMismatch))
+        );
+        assert_eq!(run(&hs256, &token, &mut scratch), Ok(()));
+    }
+
+    #[test]
+    fn each_kid_finds_its_own_key() {
+        let one = Signer::hmac(b"the first secret, 32 bytes long.");
+        let two = Signer::hmac(b"the second secret, 32 bytes long");
+        let store = KeyStore::fixed(keyset(&[one.jwk("one"), two.jwk("two")]));
+        let v = Validator::new(&settings(Alg::HS256), store);
+        let mut scratch = Scratch::new();
+        let header = |kid: &str| format!(r#"{{"alg":"HS256","kid":"{kid}"}}"#);
+        let by_one = one.token(Alg::HS256, &header("one"), CLAIMS);
+        let by_two = two.token(Alg::HS256, &header("two"), CLAIMS);
+        // `two`'s key under `one`'s header: the memo's key for that header is `one`'s.
+        let forged = two.token(Alg::HS256, &header("one"), CLAIMS);
+        for _ in 0..2 {
+            assert_eq!(run(&v, &by_one, &mut scratch), Ok(()));
+            assert_eq!(run(&v, &by_two, &mut scratch), Ok(()));
+            assert_eq!(
+                run(&v, &forged, &mut scratch),
+                Err(Reject::Unauthorized(AuthReason::BadSignature))
+            );
+        }
+    }
+}
