@@ -2,7 +2,9 @@
 //! header and claims parse, signature check, `exp`/`iss`/`aud`/roles, the revocation filter
 //! lookup and the propagated header — for HS256, RS256, ES256 and EdDSA, beside
 //! `jsonwebtoken::decode` (the usual Rust choice; ring underneath too) doing the same checks on
-//! the same token? And does bloomgate allocate per token? (Run with the allocation profiler
+//! the same token? `bloomgate` checks the signature every time; `bloomgate_seen_before` is the
+//! same token again with the core's verified-token table, as a session's next request. And does
+//! bloomgate allocate per token? (Run with the allocation profiler
 //! columns: `alloc` counts per iteration.)
 //!
 //! `cargo bench -p perf --bench jwt`
@@ -223,13 +225,24 @@ fn case(name: &str) -> &'static Case {
         .1
 }
 
-/// bloomgate: the whole per-token chain, with a per-core scratch and a 1M-entry filter.
+/// bloomgate: the whole per-token chain, with a per-core scratch and a 1M-entry filter, the
+/// signature checked every time (a token the core has not verified before).
 #[divan::bench(args = ALGS)]
 fn bloomgate(bencher: divan::Bencher, alg: &str) {
+    validate_repeatedly(bencher, alg, Scratch::without_verified_tokens());
+}
+
+/// bloomgate: the same token again, as a client's next request sends it: its signature is
+/// remembered by the core (`proxy::jwt::verified`), its claims are checked as ever.
+#[divan::bench(args = ALGS)]
+fn bloomgate_seen_before(bencher: divan::Bencher, alg: &str) {
+    validate_repeatedly(bencher, alg, Scratch::new());
+}
+
+fn validate_repeatedly(bencher: divan::Bencher, alg: &str, mut scratch: Scratch) {
     let c = case(alg);
     let cases = cases();
     let now = now();
-    let mut scratch = Scratch::new();
     let mut out = Propagated::default();
     bencher.bench_local(|| {
         let check = RevocationCheck {

@@ -5,9 +5,11 @@
 //! by strict base64url ([`base64url`]) into per-core scratch buffers and parsed there by
 //! simd-json into a reused tape ([`json`]); strings are borrowed from the scratch, never copied.
 //! The signature is verified with ring over the original `header.payload` bytes, with keys
-//! prepared at start ([`keys`], shared through [`store::KeyStore`]). Then the claims
-//! ([`claims`]), the revocation filter ([`revocation`]), roles and scopes, and the
-//! `propagate_claims` headers ([`propagate`]).
+//! prepared at start ([`keys`], shared through [`store::KeyStore`]); a core remembers the last
+//! header that found a key ([`header::HeaderMemo`]) and the tokens it verified
+//! ([`verified`]: the same bytes, alg and key set skip the signature check, never the claims).
+//! Then the claims ([`claims`]), the revocation filter ([`revocation`]), roles and scopes, and
+//! the `propagate_claims` headers ([`propagate`]).
 //!
 //! What it is not: no I/O on the request path (keys are fetched by [`store`]'s own thread via
 //! [`fetch`]), no statuses (only [`Reject`] values, mapped in `crate::reject`), no allocation
@@ -30,6 +32,7 @@ pub mod revocation;
 pub mod setup;
 pub mod store;
 pub mod token;
+pub mod verified;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -99,6 +102,8 @@ pub struct Scratch {
     spill: Vec<u8>,
     /// The last header that found a key (see [`header::HeaderMemo`]).
     memo: header::HeaderMemo,
+    /// Tokens whose signature verified on this core (see [`verified`]).
+    verified: verified::Verified,
 }
 
 impl std::fmt::Debug for Scratch {
@@ -114,7 +119,7 @@ impl Default for Scratch {
 }
 
 impl Scratch {
-    /// Buffers for the largest token (about 60 KiB in all).
+    /// Buffers for the largest token (about 60 KiB) and the verified-token table (768 KiB).
     pub fn new() -> Scratch {
         Scratch {
             header: vec![0; MAX_PART_BYTES + INPUT_PADDING].into(),
@@ -124,6 +129,16 @@ impl Scratch {
             hashes: Vec::new(),
             spill: Vec::new(),
             memo: header::HeaderMemo::default(),
+            verified: verified::Verified::new(),
+        }
+    }
+
+    /// The same, without the verified-token table: every signature is checked (what a token
+    /// costs the first time a core sees it).
+    pub fn without_verified_tokens() -> Scratch {
+        Scratch {
+            verified: verified::Verified::disabled(),
+            ..Scratch::new()
         }
     }
 }
@@ -187,6 +202,7 @@ impl Validator {
             hashes,
             spill,
             memo,
+            verified,
         } = scratch;
 
         // The header: alg and kid, then the key (unless this core just saw the same header).
@@ -220,13 +236,17 @@ impl Validator {
             .key(index)
             .ok_or(Reject::Unauthorized(AuthReason::KeyUnavailable))?;
 
-        // The signature, over the bytes as sent.
-        let mut signature = [0u8; MAX_SIGNATURE_BYTES];
-        let sig_len = base64url::decode(parts.signature, &mut signature)
-            .map_err(|_| Reject::Unauthorized(AuthReason::Malformed))?;
-        let sig = signature.get(..sig_len).unwrap_or(&[]);
-        jwk.verify(self.alg, parts.signing_input, sig)
-            .map_err(|_| Reject::Unauthorized(AuthReason::BadSignature))?;
+        // The signature, over the bytes as sent — unless this core verified these very bytes,
+        // for this alg, with this key set (see [`verified`]).
+        if !verified.contains(token, self.alg, &keys) {
+            let mut signature = [0u8; MAX_SIGNATURE_BYTES];
+            let sig_len = base64url::decode(parts.signature, &mut signature)
+                .map_err(|_| Reject::Unauthorized(AuthReason::Malformed))?;
+            let sig = signature.get(..sig_len).unwrap_or(&[]);
+            jwk.verify(self.alg, parts.signing_input, sig)
+                .map_err(|_| Reject::Unauthorized(AuthReason::BadSignature))?;
+            verified.insert(token, self.alg, &keys);
+        }
 
         // The claims.
         let payload_len = decode_part(parts.payload, payload)?;

@@ -900,3 +900,105 @@ mod header_memo {
         }
     }
 }
+
+/// The verified-token table skips the signature of a token seen before, and nothing else.
+mod verified_tokens {
+    use super::*;
+    use crate::jwt::verified::{MAX_TOKEN, Verified};
+
+    const NOW: u64 = 1_700_000_000;
+
+    #[test]
+    fn a_remembered_token_still_has_its_claims_checked() {
+        let signer = Signer::hmac(b"a secret of thirty-two bytes.....");
+        let v = validator(&settings(Alg::HS256), &signer);
+        let (shared, mut writer) = filter();
+        let keys: Vec<Box<str>> = vec!["jti".into()];
+        let check = |scratch: &mut Scratch, token: &str, now: u64| {
+            let revocation = Some(RevocationCheck {
+                filter: &shared,
+                token_keys: &keys,
+            });
+            v.validate(
+                token.as_bytes(),
+                now,
+                revocation,
+                scratch,
+                &mut Propagated::default(),
+            )
+        };
+        let mut scratch = Scratch::new();
+        let token = signer.mint(
+            Alg::HS256,
+            &format!(r#"{{"jti":"j-9","exp":{}}}"#, NOW + 60),
+        );
+        assert_eq!(check(&mut scratch, &token, NOW), Ok(()));
+        assert_eq!(check(&mut scratch, &token, NOW), Ok(()), "remembered");
+        // Expired later: the claims are read again, whatever the table says.
+        assert_eq!(
+            check(&mut scratch, &token, NOW + 120),
+            Err(Reject::Unauthorized(AuthReason::Expired))
+        );
+        // Revoked: so is the filter.
+        writer.insert(b"jti-j-9", NOW);
+        assert_eq!(
+            check(&mut scratch, &token, NOW),
+            Err(Reject::Unauthorized(AuthReason::Revoked))
+        );
+    }
+
+    #[test]
+    fn a_token_too_long_to_remember_is_checked_every_time() {
+        let signer = Signer::hmac(b"a secret of thirty-two bytes.....");
+        let v = validator(&settings(Alg::HS256), &signer);
+        let token = signer.mint(Alg::HS256, &format!(r#"{{"pad":"{}"}}"#, "x".repeat(2000)));
+        assert!(token.len() > MAX_TOKEN);
+        let mut scratch = Scratch::new();
+        for _ in 0..3 {
+            assert_eq!(
+                v.validate(
+                    token.as_bytes(),
+                    NOW,
+                    None,
+                    &mut scratch,
+                    &mut Propagated::default()
+                ),
+                Ok(())
+            );
+        }
+        // The same bytes with a broken signature fail, before and after.
+        let mut forged = token.into_bytes();
+        let at = forged.len() - 10;
+        forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+        assert_eq!(
+            v.validate(&forged, NOW, None, &mut scratch, &mut Propagated::default()),
+            Err(Reject::Unauthorized(AuthReason::BadSignature))
+        );
+    }
+
+    #[test]
+    fn a_hit_needs_the_same_bytes_alg_and_key_set() {
+        let signer = Signer::hmac(b"a secret of thirty-two bytes.....");
+        let set = Arc::new(keyset(&[signer.jwk("k1")]));
+        let other = Arc::new(keyset(&[signer.jwk("k1")]));
+        let mut table = Verified::new();
+        let a = b"aaaa.bbbb.same-tail-12345678".to_vec();
+        table.insert(&a, Alg::HS256, &set);
+        assert!(table.contains(&a, Alg::HS256, &set));
+        assert!(!table.contains(&a, Alg::HS384, &set), "another alg");
+        assert!(
+            !table.contains(&a, Alg::HS256, &other),
+            "another key set, equal in content"
+        );
+        // Same length and tail (so the same slot), one byte apart: compared in full.
+        let mut b = a.clone();
+        b[2] = b'x';
+        assert!(!table.contains(&b, Alg::HS256, &set));
+        // It takes the slot over.
+        table.insert(&b, Alg::HS256, &set);
+        assert!(table.contains(&b, Alg::HS256, &set));
+        assert!(!table.contains(&a, Alg::HS256, &set));
+        // A prefix is not the token.
+        assert!(!table.contains(&b[..b.len() - 1], Alg::HS256, &set));
+    }
+}
