@@ -27,6 +27,11 @@ fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "deadline passed")
 }
 
+/// The current runtime's reactor, or an error outside one.
+fn current_reactor() -> io::Result<Rc<Reactor>> {
+    reactor::try_current().ok_or_else(|| io::Error::other("not inside an event::Runtime"))
+}
+
 impl Stream {
     /// Takes over a connected stream socket (made non-blocking here). Any stream socket works
     /// (benches hand in Unix socket pairs); the TCP-only calls then fail harmlessly.
@@ -36,7 +41,7 @@ impl Stream {
 
     fn from_std(io: TcpStream) -> io::Result<Stream> {
         io.set_nonblocking(true)?;
-        let reactor = reactor::current();
+        let reactor = current_reactor()?;
         let key = reactor.register(io.as_raw_fd());
         Ok(Stream { reactor, key, io })
     }
@@ -192,7 +197,7 @@ impl Listener {
         socket.bind(&addr.into())?;
         socket.listen(BACKLOG)?;
         let io = TcpListener::from(socket);
-        let reactor = reactor::current();
+        let reactor = current_reactor()?;
         let key = reactor.register(io.as_raw_fd());
         Ok(Listener { reactor, key, io })
     }

@@ -115,13 +115,16 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Reactor>>> = const { RefCell::new(None) };
 }
 
+/// The reactor of the runtime running on this thread, if one is.
+pub(crate) fn try_current() -> Option<Rc<Reactor>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
 /// The reactor of the runtime running on this thread.
 ///
-/// Panics outside a runtime: only data-core code calls this, always from inside one.
+/// Panics outside a runtime (`sleep` has no error to return; sockets use [`try_current`]).
 pub(crate) fn current() -> Rc<Reactor> {
-    CURRENT
-        .with(|c| c.borrow().clone())
-        .expect("called outside an event::Runtime")
+    try_current().expect("event::sleep called outside an event::Runtime")
 }
 
 impl Reactor {

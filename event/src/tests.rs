@@ -294,3 +294,10 @@ fn a_sleep_after_a_long_pass_still_lasts_its_duration() {
     });
     assert!(took >= Duration::from_millis(10), "{took:?}");
 }
+
+#[test]
+fn sockets_outside_a_runtime_are_an_error_not_a_panic() {
+    let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    assert!(Stream::from_fd(OwnedFd::from(a)).is_err());
+    assert!(Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).is_err());
+}
