@@ -49,7 +49,7 @@ pub fn parse<'a>(root: Option<Json<'_, 'a>>) -> Result<JoseHeader<'a>, AuthReaso
 }
 
 /// Longest header segment (base64url, as sent) the memo keeps.
-const MEMO_BYTES: usize = 256;
+pub const MEMO_BYTES: usize = 256;
 
 /// The last header segment that found a key, on one core. Tokens from one issuer carry the same
 /// header byte for byte (`{"alg":..,"typ":"JWT","kid":..}`), so the next token whose header
