@@ -6,20 +6,24 @@
 # 100% busy, requests/s measures the backend, and CPU per request is the generators' figure.
 #
 #   perf/loadgen-compare.sh [--seconds 10] [--connections 16] [--reps 3] [--baseline BIN]
+#                           [--backend nginx|hello]
 #
 # --baseline BIN interleaves a third generator, another loadtest binary (an earlier build).
+# --backend hello serves with loadtest's `hello_server` example instead of nginx: cheaper per
+# request than nginx here, so that the generator, not the backend, is what runs out of CPU.
 #
 # Needs nginx, wrk and GNU time (apt-get install nginx-light wrk time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECS=10 CONNS=16 REPS=3 GEN_CPU=0 BACKEND_CPU=1 BASELINE=
+SECS=10 CONNS=16 REPS=3 GEN_CPU=0 BACKEND_CPU=1 BASELINE= BACKEND=nginx
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECS=$2; shift 2 ;;
     --connections) CONNS=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
     --baseline) BASELINE=$(realpath "$2"); shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N] [--baseline BIN]" >&2; exit 2 ;;
+    --backend) BACKEND=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N] [--baseline BIN] [--backend nginx|hello]" >&2; exit 2 ;;
   esac
 done
 DIR=$(mktemp -d /tmp/bloomgate-loadgen.XXXXXX)
@@ -27,10 +31,16 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-sed "s|@PORT@|$PORT|; s|@DIR@|$DIR|g" perf/peers/nginx-backend.conf > "$DIR/backend.conf"
-taskset -c "$BACKEND_CPU" nginx -c "$DIR/backend.conf" -p "$DIR" & PIDS+=($!)
+cargo build --release -q --locked -p loadtest --bin loadtest --example hello_server
+case "$BACKEND" in
+  nginx)
+    sed "s|@PORT@|$PORT|; s|@DIR@|$DIR|g" perf/peers/nginx-backend.conf > "$DIR/backend.conf"
+    taskset -c "$BACKEND_CPU" nginx -c "$DIR/backend.conf" -p "$DIR" & PIDS+=($!) ;;
+  hello)
+    taskset -c "$BACKEND_CPU" target/release/examples/hello_server "$PORT" "$BACKEND_CPU" 2>/dev/null & PIDS+=($!) ;;
+  *) echo "--backend: nginx or hello" >&2; exit 2 ;;
+esac
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break; sleep 0.1; done
-cargo build --release -q --locked -p loadtest --bin loadtest
 source perf/bench-lib.sh  # cpu_ticks
 CLK_TCK=$(getconf CLK_TCK)
 BACKEND_PID=${PIDS[0]}
