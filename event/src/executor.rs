@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
+use super::budget;
 use super::clock;
 use super::reactor::{Reactor, RingError};
 
@@ -181,6 +182,7 @@ impl Executor {
             };
             let Some(mut task) = taken else { continue };
             task.waker.queued.store(false, Ordering::Release);
+            budget::refill();
             let waker = Waker::from(Arc::clone(&task.waker));
             let mut cx = Context::from_waker(&waker);
             match task.future.as_mut().poll(&mut cx) {
@@ -246,11 +248,13 @@ impl Runtime {
         let mut batch = std::mem::take(&mut *self.batch.borrow_mut());
         let output = loop {
             clock::set(Instant::now());
-            if main.woken.swap(false, Ordering::AcqRel)
-                && let Poll::Ready(output) =
+            if main.woken.swap(false, Ordering::AcqRel) {
+                budget::refill();
+                if let Poll::Ready(output) =
                     future.as_mut().poll(&mut Context::from_waker(&main_waker))
-            {
-                break output;
+                {
+                    break output;
+                }
             }
             self.executor.woken.drain_into(&mut batch);
             self.executor.poll_batch(&mut batch);

@@ -35,11 +35,13 @@
 // Unsafe only where entries are pushed on the ring (`reactor.rs`), allowed there alone.
 #![deny(unsafe_code)]
 
+mod budget;
 mod clock;
 mod executor;
 pub mod net;
 mod reactor;
 
+pub use budget::CALLS_PER_POLL;
 pub use clock::now;
 pub use executor::{JoinHandle, Runtime, spawn};
 pub use reactor::{RingError, sleep, sleep_until};

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
 
+use super::budget;
 use super::reactor::{self, Direction, Key, Reactor, Readiness, Ready};
 
 /// Pending connections the kernel keeps for a listener.
@@ -112,6 +113,7 @@ impl Stream {
         buf: &mut [u8],
         deadline: Option<Instant>,
     ) -> io::Result<usize> {
+        budget::spend().await;
         loop {
             if self.reactor.is_ready(self.key, Direction::Read) {
                 match self.try_read(buf) {
@@ -138,6 +140,7 @@ impl Stream {
         mut data: &[u8],
         deadline: Option<Instant>,
     ) -> io::Result<()> {
+        budget::spend().await;
         while !data.is_empty() {
             match self.io.write(data) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),

@@ -301,3 +301,44 @@ fn sockets_outside_a_runtime_are_an_error_not_a_panic() {
     assert!(Stream::from_fd(OwnedFd::from(a)).is_err());
     assert!(Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).is_err());
 }
+
+/// A connection whose data is always there (every read fills its buffer, so none waits) still
+/// lets the other tasks of the core run: it yields every `CALLS_PER_POLL` calls.
+#[test]
+fn a_task_whose_reads_never_wait_still_yields_to_the_others() {
+    let rt = runtime();
+    let (reads, others) = rt.block_on(async {
+        let (mut reader, mut writer) = pair();
+        // Fill the socket first (in large writes: each write is a buffer of its own in the
+        // kernel), so that the reads below all find data.
+        let chunk = [7u8; 4096];
+        for _ in 0..16 {
+            writer.write_all_by(&chunk, None).await.expect("fill");
+        }
+        let others = Rc::new(Cell::new(0u32));
+        let counter = Rc::clone(&others);
+        spawn(async move {
+            loop {
+                counter.set(counter.get() + 1);
+                futures_lite::future::yield_now().await;
+            }
+        });
+        let reading = spawn(async move {
+            let mut buf = [0u8; 64];
+            let mut reads = 0u32;
+            while reads < 4 * super::CALLS_PER_POLL {
+                let n = reader.read_by(&mut buf, None).await.expect("read");
+                assert_eq!(n, 64, "the socket was filled first");
+                reads += 1;
+            }
+            reads
+        });
+        (reading.await, others)
+    });
+    assert_eq!(reads, 4 * super::CALLS_PER_POLL);
+    assert!(
+        others.get() >= 3,
+        "the other task ran {} times while {reads} reads were made",
+        others.get()
+    );
+}

@@ -22,9 +22,6 @@ use crate::report::{CoreStats, Failure, micros};
 use crate::schedule::{Budget, Schedule, Window};
 use crate::tokens::CorePool;
 
-/// Turns of a connection's loop between two voluntary yields.
-const YIELD_EVERY: u32 = 16;
-
 /// What every connection of one core shares (one per core, behind an `Rc`).
 #[derive(Debug)]
 pub struct CoreCtx {
@@ -203,16 +200,9 @@ pub async fn drive(ctx: Rc<CoreCtx>, global: usize, local: usize, first: Option<
 impl Conn {
     async fn run(&mut self) {
         let mut failing_since: Option<Instant> = None;
-        let mut turns = 0u32;
         loop {
             if !self.sending && self.inflight.is_empty() && self.resend.is_empty() {
                 return;
-            }
-            // No preemption on this executor: a connection whose answers are always already
-            // there (pipelining against a fast server) lets the others run now and then.
-            turns += 1;
-            if turns.is_multiple_of(YIELD_EVERY) {
-                futures_lite::future::yield_now().await;
             }
             if self.stream.is_none() {
                 debug_assert!(self.inflight.is_empty());
