@@ -4,7 +4,9 @@
 //! per pinned thread; the admin core and the revoker stay on glommio.
 //!
 //! What it is not: a general-purpose runtime. No work stealing, no cross-thread spawning, no
-//! file I/O, no preemption (a task runs until it awaits), no TLS.
+//! file I/O, no preemption (a task runs until it awaits, and gives way after a budget of socket
+//! calls), no TLS. It needs Linux 5.13 or later (multishot polls); 6.1 or later for
+//! `DEFER_TASKRUN`.
 //!
 //! Why not glommio on the data cores (`docs/PROFILING.md`): glommio 0.9 sets up its rings
 //! without `COOP_TASKRUN`/`DEFER_TASKRUN`, so every poll completed by another CPU interrupts the
