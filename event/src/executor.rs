@@ -4,9 +4,12 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::io::Write as _;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
@@ -18,10 +21,15 @@ use super::reactor::{Reactor, RingError};
 type Boxed = Pin<Box<dyn Future<Output = ()>>>;
 
 /// Task ids woken since the executor last looked (a mutex so that a waker may be `Send`; on a
-/// data core it is only ever taken by its own thread, uncontended).
-#[derive(Debug, Default)]
+/// data core it is only ever taken by its own thread, uncontended), and the way a wake from
+/// another thread interrupts the loop's sleep.
+#[derive(Debug)]
 struct Woken {
     ids: Mutex<VecDeque<TaskId>>,
+    /// Set (SeqCst) while the loop blocks in the kernel, or is about to.
+    sleeping: AtomicBool,
+    /// Written to by a wake that finds the loop sleeping; the loop polls the other end.
+    alarm: UnixStream,
 }
 
 impl Woken {
@@ -30,6 +38,34 @@ impl Woken {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push_back(id);
+        self.alarm_if_sleeping();
+    }
+
+    /// A wake from another thread while the loop sleeps: make its wait return. (The loop's own
+    /// thread never finds it sleeping.) Pairs with [`Woken::may_sleep`]: each side publishes
+    /// its write, then a SeqCst fence, then reads the other's, so one of them sees the other.
+    fn alarm_if_sleeping(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) {
+            // Non-blocking: a full buffer means an alarm is pending already.
+            let _ = (&self.alarm).write(&[1]);
+        }
+    }
+
+    /// Announces that the loop will sleep unless something was woken meanwhile: true if it
+    /// may. Call [`Woken::awake`] after the wait.
+    fn may_sleep(&self, main: &MainWaker) -> bool {
+        self.sleeping.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let idle = self.is_empty() && !main.woken.load(Ordering::SeqCst);
+        if !idle {
+            self.sleeping.store(false, Ordering::SeqCst);
+        }
+        idle
+    }
+
+    fn awake(&self) {
+        self.sleeping.store(false, Ordering::SeqCst);
     }
 
     /// Moves every woken id into `into` (one lock for the batch).
@@ -201,6 +237,8 @@ pub struct Runtime {
     main: Arc<MainWaker>,
     /// The ids polled in one pass (kept for the next `block_on`).
     batch: RefCell<VecDeque<TaskId>>,
+    /// The other end of `Woken::alarm`, registered with the reactor.
+    alarm: RefCell<crate::net::Stream>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -216,19 +254,44 @@ impl Runtime {
     /// A runtime with its own ring. Fails if the kernel refuses the ring (io_uring disabled,
     /// or the locked-memory limit on kernels that charge rings to it).
     pub fn new() -> Result<Runtime, RingError> {
+        let (alarm_tx, alarm_rx) = UnixStream::pair()?;
+        alarm_tx.set_nonblocking(true)?;
+        let woken = Arc::new(Woken {
+            ids: Mutex::new(VecDeque::new()),
+            sleeping: AtomicBool::new(false),
+            alarm: alarm_tx,
+        });
+        let reactor = Rc::new(Reactor::new()?);
+        Reactor::enter(&reactor);
+        let alarm = crate::net::Stream::from_fd(OwnedFd::from(alarm_rx));
+        Reactor::leave();
         Ok(Runtime {
             executor: Rc::new(Executor {
                 tasks: RefCell::new(Vec::new()),
                 free: RefCell::new(Vec::new()),
                 next_generation: Cell::new(0),
-                woken: Arc::new(Woken::default()),
+                woken: Arc::clone(&woken),
             }),
-            reactor: Rc::new(Reactor::new()?),
+            reactor,
             main: Arc::new(MainWaker {
                 woken: AtomicBool::new(false),
+                tasks: woken,
             }),
             batch: RefCell::new(VecDeque::new()),
+            alarm: RefCell::new(alarm?),
         })
+    }
+
+    /// Reads away the bytes of alarms that woke a sleep (nothing to read, no call made).
+    fn silence_alarm(&self) {
+        let mut buf = [0u8; 64];
+        let mut alarm = self.alarm.borrow_mut();
+        while alarm.may_have_input() {
+            match alarm.try_read(&mut buf) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
     }
 
     /// Runs `future` to completion on this thread, with every task spawned meanwhile (they
@@ -261,17 +324,19 @@ impl Runtime {
             let now = Instant::now();
             clock::set(now);
             self.reactor.fire_deadlines(now);
-            let runnable = !self.executor.woken.is_empty() || main.woken.load(Ordering::Acquire);
-            let wait = if runnable {
-                None
-            } else {
-                Some(
-                    self.reactor
-                        .next_deadline()
-                        .map(|at| at.saturating_duration_since(now)),
-                )
-            };
-            if let Err(e) = self.reactor.turn(wait) {
+            let woken = &self.executor.woken;
+            let sleep = woken.may_sleep(&main);
+            let wait = sleep.then(|| {
+                self.reactor
+                    .next_deadline()
+                    .map(|at| at.saturating_duration_since(now))
+            });
+            let turned = self.reactor.turn(wait);
+            if sleep {
+                woken.awake();
+                self.silence_alarm();
+            }
+            if let Err(e) = turned {
                 panic!("the data core's io_uring failed: {e}");
             }
         };
@@ -287,15 +352,17 @@ impl Runtime {
 #[derive(Debug)]
 struct MainWaker {
     woken: AtomicBool,
+    tasks: Arc<Woken>,
 }
 
 impl Wake for MainWaker {
     fn wake(self: Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
+        self.woken.store(true, Ordering::SeqCst);
+        self.tasks.alarm_if_sleeping();
     }
 }
 

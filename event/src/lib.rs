@@ -30,9 +30,10 @@
 //!   submits what is queued and reaps what is ready — without waiting when tasks are runnable,
 //!   waiting for the first completion or deadline otherwise.
 //!
-//! Wakers may be woken from any thread (they are `Arc`s onto a mutex-guarded queue), but on a
-//! data core every wake comes from its own thread (a readiness completion or a deadline); a
-//! wake from elsewhere is seen at the next pass, at the latest when the next deadline fires.
+//! Wakers may be woken from any thread (they are `Arc`s onto a mutex-guarded queue). On a data
+//! core every wake comes from its own thread (a readiness completion or a deadline); a wake
+//! from another thread that finds the loop asleep writes a byte to a socket pair whose other end
+//! the ring polls, so the sleep ends at once.
 
 // Unsafe only where entries are pushed on the ring (`reactor.rs`), allowed there alone.
 #![deny(unsafe_code)]

@@ -342,3 +342,63 @@ fn a_task_whose_reads_never_wait_still_yields_to_the_others() {
         others.get()
     );
 }
+
+/// A waker handed to another thread wakes the loop out of a sleep that has no deadline to end
+/// it (nothing else is registered): the wake interrupts the wait.
+#[test]
+fn a_wake_from_another_thread_ends_a_sleep_without_deadline() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll};
+
+    struct WokenElsewhere {
+        done: Arc<AtomicBool>,
+        started: bool,
+    }
+    impl Future for WokenElsewhere {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.done.load(Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            if !self.started {
+                self.started = true;
+                let (done, waker) = (Arc::clone(&self.done), cx.waker().clone());
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(50));
+                    done.store(true, Ordering::SeqCst);
+                    waker.wake();
+                });
+            }
+            Poll::Pending
+        }
+    }
+
+    // On a thread of its own, so that a loop sleeping through the wake fails the test in
+    // bounded time instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = runtime();
+        for spawned in [false, true] {
+            let began = Instant::now();
+            let future = WokenElsewhere {
+                done: Arc::new(AtomicBool::new(false)),
+                started: false,
+            };
+            if spawned {
+                rt.block_on(async move { spawn(future).await });
+            } else {
+                rt.block_on(future);
+            }
+            let _ = tx.send((spawned, began.elapsed()));
+        }
+    });
+    for _ in 0..2 {
+        let (spawned, took) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the loop slept through a wake from another thread");
+        assert!(took < Duration::from_secs(5), "spawned {spawned}: {took:?}");
+    }
+}
