@@ -262,7 +262,7 @@ impl Runtime {
             alarm: alarm_tx,
         });
         let reactor = Rc::new(Reactor::new()?);
-        Reactor::enter(&reactor);
+        Reactor::make_current(&reactor);
         let alarm = crate::net::Stream::from_fd(OwnedFd::from(alarm_rx));
         Reactor::leave();
         Ok(Runtime {
@@ -301,7 +301,7 @@ impl Runtime {
     /// which no peer can cause.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         EXECUTOR.with(|e| *e.borrow_mut() = Some(Rc::clone(&self.executor)));
-        Reactor::enter(&self.reactor);
+        Reactor::make_current(&self.reactor);
         let mut future = std::pin::pin!(future);
         let main = Arc::clone(&self.main);
         main.woken.store(true, Ordering::Release);
@@ -331,13 +331,18 @@ impl Runtime {
                     .next_deadline()
                     .map(|at| at.saturating_duration_since(now))
             });
-            let turned = self.reactor.turn(wait);
+            let entered = self.reactor.enter(wait);
             if sleep {
+                // Before the wakes of what completed: they come from this thread, and must not
+                // sound the alarm.
                 woken.awake();
-                self.silence_alarm();
             }
-            if let Err(e) = turned {
+            if let Err(e) = entered {
                 panic!("the data core's io_uring failed: {e}");
+            }
+            self.reactor.reap();
+            if sleep {
+                self.silence_alarm();
             }
         };
         Reactor::leave();
@@ -370,7 +375,7 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         // Tasks hold sockets whose drop deregisters them from the reactor: drop them while it
         // is still this thread's current one.
-        Reactor::enter(&self.reactor);
+        Reactor::make_current(&self.reactor);
         let tasks = std::mem::take(&mut *self.executor.tasks.borrow_mut());
         drop(tasks);
         Reactor::leave();

@@ -167,7 +167,7 @@ impl Reactor {
     }
 
     /// Makes `reactor` this thread's current one (until [`Reactor::leave`]).
-    pub(crate) fn enter(reactor: &Rc<Reactor>) {
+    pub(crate) fn make_current(reactor: &Rc<Reactor>) {
         CURRENT.with(|c| *c.borrow_mut() = Some(Rc::clone(reactor)));
     }
 
@@ -421,9 +421,10 @@ impl Reactor {
         }
     }
 
-    /// Submits what is queued and reaps what is ready. With `wait`, blocks until a completion
-    /// arrives or `wait` passes (`None`: no limit); without it, does not block.
-    pub(crate) fn turn(&self, wait: Option<Option<Duration>>) -> io::Result<()> {
+    /// Submits what is queued and gets the kernel to produce what is ready. With `wait`,
+    /// blocks until a completion arrives or `wait` passes (`None`: no limit); without it, does
+    /// not block. [`Reactor::reap`] then wakes the waiters of what completed.
+    pub(crate) fn enter(&self, wait: Option<Option<Duration>>) -> io::Result<()> {
         {
             let mut ring = self.ring.borrow_mut();
             let (submitter, mut queue, _) = ring.split();
@@ -449,11 +450,11 @@ impl Reactor {
                 Err(e) => return Err(e),
             }
         }
-        self.reap();
         Ok(())
     }
 
-    fn reap(&self) {
+    /// Takes every completion and wakes the waiters it readies.
+    pub(crate) fn reap(&self) {
         let mut ring = self.ring.borrow_mut();
         for cqe in ring.completion() {
             let data = cqe.user_data();
