@@ -14,7 +14,8 @@
 # in a header), interleaved, REPS times. Targets run on TARGET_CPU (bloomgate: `--cores 1`, its
 # idle admin core lands on the other CPU), the load generator and the backend on LOAD_CPU.
 # CPU seconds are the target's user+system time from /proc over the measured window.
-# Prints a Markdown table; writes it to perf/results/DATE-compare.md.
+# Prints a Markdown table; writes it to perf/results/DATE-compare.md (DATE-compare-ab-TIME.md for
+# a run with --baseline or --only).
 #
 #   perf/compare.sh [--seconds 10] [--connections 64] [--reps 3] [--revocations 1000000]
 #                   [--baseline BIN] [--only nginx,haproxy,bloomgate,baseline]
@@ -193,7 +194,9 @@ median_rps() { printf '%s' "${RESULTS[$1,$2]}" | python3 -c 'import statistics,s
 ratio() { python3 -c "print(f'{$(median_rps "$1" "$3") / $(median_rps "$2" "$3"):.2f}')"; }
 
 mkdir -p perf/results
-OUT="perf/results/$(date +%F)-compare.md"
+# An A/B or partial run does not replace the day's full comparison.
+SUFFIX=""; [ -z "$BASELINE_BIN$ONLY" ] || SUFFIX="-ab-$(date +%H%M%S)"
+OUT="perf/results/$(date +%F)-compare$SUFFIX.md"
 if COMMIT=$(git rev-parse --short HEAD 2>/dev/null); then
   [ -z "$(git status --porcelain --untracked-files=no)" ] || COMMIT="$COMMIT + uncommitted changes"
 else
