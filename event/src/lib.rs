@@ -24,7 +24,7 @@
 //!   block waits for the next readiness completion. The kernel never holds a buffer of ours, so
 //!   dropping a future mid-wait is always safe.
 //! - **Deadlines on sources, not timer operations**: a wait carries a deadline; each source has
-//!   at most one entry in an ordered map of deadlines, moved only when a deadline comes earlier.
+//!   at most one entry in an ordered set of deadlines, moved only when a deadline comes earlier.
 //!   The loop's wait is bounded by the earliest entry. No `TIMEOUT` or `ASYNC_CANCEL` per read.
 //! - **A pass**: poll every woken task, fire due deadlines, then one `io_uring_enter` that
 //!   submits what is queued and reaps what is ready — without waiting when tasks are runnable,

@@ -1,5 +1,5 @@
 //! The ring, the registered sources (sockets, and deadline-only sources for sleeps), their
-//! readiness and waiters, and the ordered map of deadlines.
+//! readiness and waiters, and the ordered set of deadlines.
 //!
 //! A source's readiness flags are hints that a readiness completion arrived since the flag was
 //! last cleared; the socket calls decide. The caller's protocol (see `net.rs`): try the call;
@@ -7,7 +7,7 @@
 //! one extra attempt.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
@@ -99,7 +99,7 @@ pub(crate) struct Reactor {
     sources: RefCell<Vec<Option<Source>>>,
     free: RefCell<Vec<u32>>,
     next_generation: Cell<u32>,
-    deadlines: RefCell<BTreeMap<(Instant, Key), ()>>,
+    deadlines: RefCell<BTreeSet<(Instant, Key)>>,
 }
 
 impl std::fmt::Debug for Reactor {
@@ -154,7 +154,7 @@ impl Reactor {
                         sources: RefCell::new(Vec::new()),
                         free: RefCell::new(Vec::new()),
                         next_generation: Cell::new(0),
-                        deadlines: RefCell::new(BTreeMap::new()),
+                        deadlines: RefCell::new(BTreeSet::new()),
                     });
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
@@ -376,13 +376,13 @@ impl Reactor {
             if let Some(old) = old {
                 deadlines.remove(&(old, key));
             }
-            deadlines.insert((deadline, key), ());
+            deadlines.insert((deadline, key));
         }
     }
 
     /// The earliest scheduled deadline.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.borrow().keys().next().map(|(at, _)| *at)
+        self.deadlines.borrow().first().map(|(at, _)| *at)
     }
 
     /// Wakes every waiter whose deadline is not after `now`; sources with later deadlines are
@@ -391,8 +391,8 @@ impl Reactor {
         loop {
             let due = {
                 let mut deadlines = self.deadlines.borrow_mut();
-                match deadlines.first_key_value() {
-                    Some((&(at, key), _)) if at <= now => {
+                match deadlines.first() {
+                    Some(&(at, key)) if at <= now => {
                         deadlines.remove(&(at, key));
                         key
                     }
