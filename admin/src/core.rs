@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bloom::{SweepProgress, Writer};
 use glommio::net::TcpListener;
 
-use crate::persist::store::SnapshotPolicy;
+use crate::persist::store::Policy;
 use crate::persist::{Store, recover::Layout};
 use crate::register;
 use crate::rpc::server::{self, RpcState};
@@ -47,7 +47,7 @@ pub struct Persistence {
     /// What recovery left on disk.
     pub layout: Layout,
     /// When snapshots are taken.
-    pub policy: SnapshotPolicy,
+    pub policy: Policy,
     /// Take a snapshot at once (recovery passed over damage; supersede it).
     pub snapshot_now: bool,
 }

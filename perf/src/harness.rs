@@ -360,36 +360,41 @@ impl Http {
     /// The status, head length and total length of the response at the front, if all of it is
     /// buffered.
     fn complete(&self) -> io::Result<Option<(u16, usize, usize)>> {
-        let data = &self.buf[..self.filled];
-        let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
-            return Ok(None);
-        };
-        let head = std::str::from_utf8(&data[..end])
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "non-UTF-8 head"))?;
-        let mut lines = head.split("\r\n");
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no status"))?;
-        let mut body = 0usize;
-        for line in lines {
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    body = value.trim().parse().map_err(|_| {
-                        io::Error::new(io::ErrorKind::InvalidData, "bad Content-Length")
-                    })?;
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "chunked response",
-                    ));
-                }
+        parse_response(&self.buf[..self.filled])
+    }
+}
+
+/// The status, head length and total length of the HTTP/1.1 response at the front of `data`,
+/// if all of it is there (Content-Length framed; a chunked response is an error).
+pub fn parse_response(data: &[u8]) -> io::Result<Option<(u16, usize, usize)>> {
+    let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&data[..end])
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "non-UTF-8 head"))?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no status"))?;
+    let mut body = 0usize;
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                body = value.trim().parse().map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidData, "bad Content-Length")
+                })?;
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "chunked response",
+                ));
             }
         }
-        let total = end + 4 + body;
-        Ok((total <= data.len()).then_some((status, end + 4, total)))
     }
+    let total = end + 4 + body;
+    Ok((total <= data.len()).then_some((status, end + 4, total)))
 }
 
 /// CPU time (ns, from `schedstat`) of the threads of `pid` whose name starts with `prefix`.

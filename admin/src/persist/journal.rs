@@ -9,11 +9,9 @@
 //! makes every ticket up to its own durable). On this machine's disk two overlapping syncs
 //! gave 1.3–1.45× the syncs per second of one at a time.
 //!
-//! A [`Segment`] is open twice. The write is a plain `pwrite` on the executor: a copy into the
-//! page cache, microseconds for a group commit's few kilobytes (at most [`MAX_WRITE`]). The
-//! `fdatasync`, which waits for the disk, goes through io_uring on a glommio `BufferedFile` and
-//! never blocks the executor. Through io_uring the buffered write too would be handed to a
-//! kernel worker thread, and on a busy machine waiting for that thread to be scheduled cost
+//! The write is a plain `pwrite` on the executor and the `fdatasync` goes through io_uring
+//! (see [`segment`](super::segment)): through io_uring the buffered write too would be handed to
+//! a kernel worker thread, and on a busy machine waiting for that thread to be scheduled cost
 //! more than the sync itself (1.1 ms a write against 0.6 ms a sync, measured under
 //! `perf/persist.sh`).
 //!
@@ -25,17 +23,18 @@
 //!
 //! Segments: [`Journal::switch`] queues a new file; records appended before it go to the old
 //! file, records after it to the new one (the snapshot taken at that instant covers the old).
+//! The store keeps a *spare* segment, preallocated, ready ([`Journal::offer_spare`]): the
+//! flusher moves to it by itself when the current segment is full or was never preallocated,
+//! and a snapshot takes it ([`Journal::take_spare`]). A move waits for the old file's syncs to
+//! return (a sync covers only its own file's writes).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::os::unix::fs::FileExt as _;
-use std::path::Path;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
-use glommio::io::{BufferedFile, OpenOptions};
-
 use super::record;
+use super::segment::Segment;
 
 /// The most bytes written (then synced) in one go. A crash can only cut the writes whose syncs
 /// had not returned (see [`TORN_LIMIT`]).
@@ -59,6 +58,9 @@ pub enum JournalError {
     /// The process is shutting down.
     #[error("shutting down: revocations are no longer accepted")]
     Closed,
+    /// The store could not make the next segment (for a snapshot to switch to).
+    #[error("no new log segment: {0}")]
+    NoSegment(String),
 }
 
 enum Chunk {
@@ -83,6 +85,21 @@ struct Inner {
     syncing: usize,
     flusher: Option<Waker>,
     waiters: Vec<Waker>,
+    /// The next segment, preallocated, if the store has one ready.
+    spare: Option<Spare>,
+    /// Why the store could not make the spare last time (cleared by the next offer).
+    spare_failed: Option<String>,
+    /// Tasks waiting for the spare to be offered or taken.
+    spare_waiters: Vec<Waker>,
+}
+
+/// A segment made ahead of need, with its number.
+#[derive(Debug)]
+pub struct Spare {
+    /// Its number (`journal-<seq>.log`).
+    pub seq: u64,
+    /// The open file.
+    pub file: Segment,
 }
 
 /// The log. Lives on one executor (`Rc`).
@@ -99,40 +116,6 @@ impl std::fmt::Debug for Journal {
             .field("failed", &inner.failed)
             .finish_non_exhaustive()
     }
-}
-
-/// One journal file, open for plain writes and for io_uring syncs.
-#[derive(Debug)]
-pub struct Segment {
-    writes: std::fs::File,
-    /// Shared with the sync tasks in flight.
-    syncs: Rc<BufferedFile>,
-}
-
-/// Creates a new, empty segment file (it must not exist).
-pub async fn create_segment(path: &Path) -> Result<Segment, String> {
-    open_segment(path, true).await
-}
-
-/// Opens `path` as a segment: created (it must not exist) or, for tests, an existing file.
-pub(crate) async fn open_segment(path: &Path, create: bool) -> Result<Segment, String> {
-    let writes = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(create)
-        .open(path)
-        .map_err(|e| {
-            let op = if create { "create" } else { "open" };
-            format!("cannot {op} {}: {e}", path.display())
-        })?;
-    let syncs = OpenOptions::new()
-        .write(true)
-        .buffered_open(path)
-        .await
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    Ok(Segment {
-        writes,
-        syncs: Rc::new(syncs),
-    })
 }
 
 impl Journal {
@@ -232,16 +215,80 @@ impl Journal {
         Ok(())
     }
 
+    /// Hands the journal its next segment. The flusher moves to it when the current segment is
+    /// full or was not preallocated; a snapshot takes it with [`Journal::take_spare`].
+    pub fn offer_spare(&self, spare: Spare) {
+        let (flusher, waiters) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.spare = Some(spare);
+            inner.spare_failed = None;
+            (
+                inner.flusher.take(),
+                std::mem::take(&mut inner.spare_waiters),
+            )
+        };
+        flusher.into_iter().chain(waiters).for_each(Waker::wake);
+    }
+
+    /// The store could not make a spare: a snapshot waiting for one fails with `reason`.
+    pub fn spare_failed(&self, reason: String) {
+        let waiters = {
+            let mut inner = self.inner.borrow_mut();
+            inner.spare_failed = Some(reason);
+            std::mem::take(&mut inner.spare_waiters)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    /// Waits until the journal has no spare; `false` once it is closing or has failed.
+    pub async fn spare_wanted(&self) -> bool {
+        futures_lite::future::poll_fn(|cx| {
+            let mut inner = self.inner.borrow_mut();
+            if inner.closing || inner.failed.is_some() {
+                Poll::Ready(false)
+            } else if inner.spare.is_none() {
+                Poll::Ready(true)
+            } else {
+                inner.spare_waiters.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Waits for the spare and takes it (to [`Journal::switch`] to it); `Err` if the store
+    /// could not make one, or if the journal has failed.
+    pub async fn take_spare(&self) -> Result<Spare, JournalError> {
+        futures_lite::future::poll_fn(|cx| {
+            let mut inner = self.inner.borrow_mut();
+            if let Some(reason) = &inner.failed {
+                return Poll::Ready(Err(JournalError::Failed(reason.clone())));
+            }
+            if let Some(spare) = inner.spare.take() {
+                let waiters = std::mem::take(&mut inner.spare_waiters);
+                drop(inner);
+                waiters.into_iter().for_each(Waker::wake);
+                return Poll::Ready(Ok(spare));
+            }
+            if let Some(reason) = &inner.spare_failed {
+                return Poll::Ready(Err(JournalError::NoSegment(reason.clone())));
+            }
+            inner.spare_waiters.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
     /// Writes and syncs everything appended, then stops the flusher.
     pub async fn close(&self) -> Result<(), JournalError> {
-        let last = {
+        let (last, wakers) = {
             let mut inner = self.inner.borrow_mut();
             inner.closing = true;
-            if let Some(waker) = inner.flusher.take() {
-                waker.wake();
-            }
-            inner.appended
+            let mut wakers = std::mem::take(&mut inner.spare_waiters);
+            wakers.extend(inner.flusher.take());
+            (inner.appended, wakers)
         };
+        wakers.into_iter().for_each(Waker::wake);
         self.durable(Ticket(last)).await
     }
 
@@ -250,7 +297,9 @@ impl Journal {
             let mut inner = self.inner.borrow_mut();
             inner.failed = Some(reason);
             inner.chunks.clear();
-            std::mem::take(&mut inner.waiters)
+            let mut waiters = std::mem::take(&mut inner.waiters);
+            waiters.append(&mut inner.spare_waiters);
+            waiters
         };
         waiters.into_iter().for_each(Waker::wake);
     }
@@ -291,83 +340,79 @@ impl Journal {
 }
 
 /// The flusher: one chunk at a time, written, then its sync started as a task of its own
-/// (at most [`SYNCS_IN_FLIGHT`] at once). A switch to a new file waits for the old file's
-/// syncs.
+/// (at most [`SYNCS_IN_FLIGHT`] at once). A move to a new file (a switch, or the spare when
+/// this one is full) waits for the old file's syncs.
 async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
     let mut pos = 0u64;
     loop {
         let next = futures_lite::future::poll_fn(|cx| {
             let mut inner = journal.inner.borrow_mut();
+            let mut moving = false;
             let ready = match inner.chunks.front() {
                 _ if inner.failed.is_some() => return Poll::Ready(None),
-                Some(Chunk::Records { .. }) => inner.syncing < SYNCS_IN_FLIGHT,
+                Some(Chunk::Records { bytes, .. }) => {
+                    let len = bytes.len() as u64;
+                    moving = pos + len > file.preallocated()
+                        && inner
+                            .spare
+                            .as_ref()
+                            .is_some_and(|s| s.file.preallocated() >= len);
+                    let limit = if moving { 1 } else { SYNCS_IN_FLIGHT };
+                    inner.syncing < limit
+                }
                 Some(Chunk::Switch(_)) => inner.syncing == 0,
                 None if inner.closing && inner.syncing == 0 => return Poll::Ready(None),
                 None => false,
             };
-            if ready {
-                Poll::Ready(inner.chunks.pop_front())
-            } else {
+            if !ready {
                 inner.flusher = Some(cx.waker().clone());
-                Poll::Pending
+                return Poll::Pending;
             }
+            let spare = if moving { inner.spare.take() } else { None };
+            let spare_waiters = if moving {
+                std::mem::take(&mut inner.spare_waiters)
+            } else {
+                Vec::new()
+            };
+            let chunk = inner.chunks.pop_front();
+            drop(inner);
+            spare_waiters.into_iter().for_each(Waker::wake);
+            Poll::Ready(chunk.map(|chunk| (chunk, spare)))
         })
         .await;
         match next {
             None => {
-                close(file).await;
+                file.close(pos).await;
                 return;
             }
-            Some(Chunk::Records { bytes, last }) => match write_all(&file, &bytes, pos) {
-                Ok(written) => {
-                    pos += written;
-                    journal.inner.borrow_mut().syncing += 1;
-                    let (journal, syncs) = (Rc::clone(&journal), Rc::clone(&file.syncs));
-                    glommio::spawn_local(async move {
-                        let result = syncs.fdatasync().await.map_err(|e| e.to_string());
-                        journal.sync_returned(last, result);
-                    })
-                    .detach();
+            Some((Chunk::Records { bytes, last }, spare)) => {
+                if let Some(spare) = spare {
+                    std::mem::replace(&mut file, spare.file).close(pos).await;
+                    pos = 0;
                 }
-                Err(reason) => {
+                if let Err(reason) = file.write_all(&bytes, pos) {
                     eprintln!(
                         "bloomgate: persistence: error: {reason}; refusing revocations until a restart"
                     );
                     journal.fail(reason);
-                    close(file).await;
+                    file.close(pos).await;
                     return;
                 }
-            },
-            Some(Chunk::Switch(next)) => {
-                let old = std::mem::replace(&mut file, next);
+                pos += bytes.len() as u64;
+                journal.inner.borrow_mut().syncing += 1;
+                let (journal, syncs) = (Rc::clone(&journal), file.syncs());
+                glommio::spawn_local(async move {
+                    let result = syncs.fdatasync().await.map_err(|e| e.to_string());
+                    journal.sync_returned(last, result);
+                })
+                .detach();
+            }
+            Some((Chunk::Switch(next), _)) => {
+                std::mem::replace(&mut file, next).close(pos).await;
                 pos = 0;
-                close(old).await;
             }
         }
     }
-}
-
-/// Closes a segment whose syncs have all returned (if one still holds the file, as after a
-/// failure, it is closed when that sync's task drops it).
-async fn close(file: Segment) {
-    if let Ok(syncs) = Rc::try_unwrap(file.syncs) {
-        let _ = syncs.close().await;
-    }
-}
-
-/// Writes `bytes` at `pos` (into the page cache; the sync follows). A failed or short write
-/// (disk full) is a failure: the journal stops, and recovery treats a cut record as a torn
-/// tail.
-fn write_all(file: &Segment, bytes: &[u8], pos: u64) -> Result<u64, String> {
-    file.writes
-        .write_all_at(bytes, pos)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::WriteZero => {
-                format!("short write of {} bytes (is the disk full?)", bytes.len())
-            }
-            _ => e.to_string(),
-        })?;
-    Ok(bytes.len() as u64)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! - [`record`]: a journal record (`[len][check][unix seconds][key]`), sans-io.
 //! - [`layout`]: the directory's file names.
 //! - [`lock`]: one process per directory (an exclusive lock held while it runs).
+//! - [`segment`]: one log file, preallocated with zeros so that a sync only overwrites.
 //! - [`journal`]: the log with group commit on the executor (many revocations, one fsync).
 //! - [`snapshot_file`]: a snapshot written crash-safely (tmp, sync, rename, sync dir).
 //! - [`recover`]: at start, the newest valid snapshot plus the log after it, torn tail cut.
@@ -18,6 +19,7 @@ pub mod layout;
 pub mod lock;
 pub mod record;
 pub mod recover;
+pub mod segment;
 pub mod snapshot_file;
 pub mod store;
 #[cfg(test)]

@@ -2,8 +2,11 @@
 //! then every record of the segments it does not cover, replayed at their own times so that
 //! generations come out as they were; records older than the `2·TTL` window are skipped.
 //!
-//! - A torn tail (a cut or bad record within [`TORN_LIMIT`] bytes of the end of the last
-//!   non-empty segment: the last write, never synced, never acknowledged) is truncated on disk.
+//! - Zeros after the last record are a preallocated segment's unused part: the log ends there
+//!   (they are cut off on disk).
+//! - A torn tail (a cut or bad record within [`TORN_LIMIT`] bytes of the end of the data of the
+//!   last non-empty segment: the last write, never synced, never acknowledged) is truncated on
+//!   disk.
 //! - A newest snapshot that does not validate is renamed `*.corrupt` and the previous one is
 //!   used, with its segments (they are kept for this).
 //! - Anything else — a bad record before the tail, a missing segment, an unreadable file, no
@@ -21,6 +24,7 @@ use bloom::{Geometry, Revocations, SnapshotError, Writer};
 use super::journal::TORN_LIMIT;
 use super::layout::{self, Entry};
 use super::record::{self, End};
+use super::segment::without_trailing_zeros;
 
 /// What recovery needs.
 #[derive(Debug, Clone)]
@@ -166,6 +170,9 @@ struct Segment {
     path: PathBuf,
     bytes: Vec<u8>,
     valid: usize,
+    /// `valid` plus whatever follows it up to the last nonzero byte (the rest is unused
+    /// preallocated space).
+    data_end: usize,
     end: End,
 }
 
@@ -340,20 +347,28 @@ fn read_segments(
         })?;
         let end = record::scan(&bytes, |_| {});
         let valid = end.valid_len(bytes.len());
+        let data_end = valid + without_trailing_zeros(&bytes[valid..]);
         segs.push(Segment {
             path,
             bytes,
             valid,
+            data_end,
             end,
         });
     }
     // Damage: a torn tail only at the end of the last non-empty segment.
-    let last_nonempty = segs.iter().rposition(|s| !s.bytes.is_empty());
+    let last_nonempty = segs.iter().rposition(|s| s.data_end > 0);
     for (i, seg) in segs.iter_mut().enumerate() {
         if seg.valid == seg.bytes.len() {
             continue;
         }
-        let rest = seg.bytes.len() - seg.valid;
+        let rest = seg.data_end - seg.valid;
+        if rest == 0 {
+            // Only zeros after the records: unused preallocated space.
+            truncate(&seg.path, seg.valid)?;
+            seg.bytes.truncate(seg.valid);
+            continue;
+        }
         if Some(i) == last_nonempty && rest <= TORN_LIMIT {
             truncate(&seg.path, seg.valid)?;
             report.truncated += rest as u64;

@@ -12,9 +12,13 @@
 //!
 //! Method (1): per run a fresh revoker with the config of `docs/examples/revoker.json` (N=1e7,
 //! P=1e-7, TTL 1500; no gateway registered) and, with persistence, a fresh directory in the
-//! scratch directory; runs alternate off, on, off, on… (`--reps` of each). Each client is a std
-//! thread with one kept-alive HTTP/1.1 connection, in closed loop: it writes a POST for a value
-//! never sent before (`RUN-CLIENT-COUNTER`), reads the answer, sends the next. After
+//! scratch directory; runs alternate off, on, off, on… (`--reps` of each). The clients are
+//! tasks of one `event` loop on one thread pinned to `--client-cpu` (the last CPU by default;
+//! a thread per client cost more CPU than the revoker and set the pace of the "off" runs: 115k/s
+//! with the revoker's executor 90% busy, against 172k/s and 99% busy with the event loop). The
+//! revoker runs where the kernel puts it, as in production, or on `--revoker-cpu`. Each client
+//! has one kept-alive HTTP/1.1 connection, in closed loop: it writes a POST for a value never
+//! sent before (`RUN-CLIENT-COUNTER`), reads the answer, sends the next. After
 //! `--warmup` s, the requests both written and answered within the next `--seconds` s are
 //! counted (201s only) and timed (write → answer read). Any other status or a connection error
 //! is an error: printed (the first 20 of a run) and counted over the whole run, warm-up
@@ -50,12 +54,13 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use perf::harness::{
-    self, API_KEY, Bins, Http, Proc, Scratch, Summary, addr_after, free_port, median, rpc_client,
-    thread_cpu_ns, wait_port,
+    self, API_KEY, Bins, Http, Proc, Scratch, Summary, addr_after, free_port, median,
+    parse_response, pin, rpc_client, thread_cpu_ns, wait_port,
 };
 
 #[derive(Debug, Clone)]
@@ -66,10 +71,14 @@ struct Args {
     reps: usize,
     startup_keys: usize,
     bins: Bins,
+    /// The clients' CPU (the last one on a machine with two or more).
+    client_cpu: Option<usize>,
+    /// The revoker's (none: wherever the kernel runs it, as in production).
+    revoker_cpu: Option<usize>,
 }
 
 const USAGE: &str = "usage: persist-report [--clients 64] [--seconds 5] [--warmup 1] [--reps 3] \
-[--startup-keys 1e7] [--bin-dir DIR]   (--seconds 0: no revocations/s runs; --startup-keys 0: no \
+[--startup-keys 1e7] [--bin-dir DIR] [--client-cpu N] [--revoker-cpu N]   (--seconds 0: no revocations/s runs; --startup-keys 0: no \
 start-up runs)";
 
 fn usage() -> ! {
@@ -85,6 +94,9 @@ fn parse_args() -> Args {
         reps: 3,
         startup_keys: 10_000_000,
         bins: Bins::beside_me(),
+        client_cpu: std::thread::available_parallelism()
+            .map_or(None, |n| (n.get() >= 2).then(|| n.get() - 1)),
+        revoker_cpu: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -105,6 +117,8 @@ fn parse_args() -> Args {
             "--reps" => a.reps = num(value()),
             "--startup-keys" => a.startup_keys = num(value()),
             "--bin-dir" => a.bins.dir = value().into(),
+            "--client-cpu" => a.client_cpu = Some(num(value())),
+            "--revoker-cpu" => a.revoker_cpu = Some(num(value())),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
@@ -237,9 +251,20 @@ fn start_revoker(
     dir: Option<&Path>,
 ) -> (Proc, SocketAddr) {
     let path = scratch.file(&format!("{name}.json"), &revoker_config(dir));
+    // `taskset` execs it: the pid is the revoker's.
+    let mut command = match args.revoker_cpu {
+        Some(revoker) => {
+            let mut taskset = Command::new("taskset");
+            taskset
+                .args(["-c", &revoker.to_string()])
+                .arg(args.bins.get("bloomgate"));
+            taskset
+        }
+        None => Command::new(args.bins.get("bloomgate")),
+    };
     let (proc, line) = Proc::start(
         name,
-        Command::new(args.bins.get("bloomgate"))
+        command
             .args(["revoker", "-c"])
             .arg(&path)
             .args(["--port", "0"]),
@@ -281,27 +306,73 @@ fn print_error(printed: &AtomicU64, message: &str) {
     }
 }
 
-/// One closed-loop client: POST, wait for the answer, POST the next value, until the window ends.
-fn client(
+/// The clients, as tasks of one `event` loop on one thread (pinned to `cpu` if given): a
+/// thread per client would cost the machine more than the revoker does.
+fn run_clients(
     addr: SocketAddr,
     tag: &str,
+    clients: usize,
+    window: Window,
+    cpu: Option<usize>,
+) -> Vec<ClientResult> {
+    let tag = tag.to_owned();
+    let work = move || {
+        let tag: Rc<str> = Rc::from(tag);
+        if let Some(cpu) = cpu {
+            pin(cpu);
+        }
+        let runtime = event::Runtime::new().unwrap_or_else(|e| panic!("clients' event loop: {e}"));
+        runtime.block_on(async {
+            let printed = Rc::new(AtomicU64::new(0));
+            let tasks: Vec<_> = (0..clients)
+                .map(|id| {
+                    event::spawn(client(
+                        addr,
+                        Rc::clone(&tag),
+                        id,
+                        window,
+                        Rc::clone(&printed),
+                    ))
+                })
+                .collect();
+            let mut results = Vec::with_capacity(clients);
+            for task in tasks {
+                results.push(task.await);
+            }
+            results
+        })
+    };
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("clients".into())
+            .spawn_scoped(s, work)
+            .unwrap_or_else(|e| panic!("cannot start the clients' thread: {e}"))
+            .join()
+            .unwrap_or_else(|_| panic!("the clients' thread panicked"))
+    })
+}
+
+/// One closed-loop client: POST, wait for the answer, POST the next value, until the window ends.
+async fn client(
+    addr: SocketAddr,
+    tag: Rc<str>,
     id: usize,
     window: Window,
-    printed: &AtomicU64,
+    printed: Rc<AtomicU64>,
 ) -> ClientResult {
     let mut result = ClientResult::default();
-    let mut conn: Option<Http> = None;
+    let mut conn: Option<Connection> = None;
     let mut request = Vec::with_capacity(256);
     let mut counter = 0u64;
     while Instant::now() < window.end {
-        let http = match conn.as_mut() {
-            Some(http) => http,
-            None => match Http::connect(addr, IO_TIMEOUT) {
-                Ok(http) => conn.insert(http),
+        let connection = match conn.as_mut() {
+            Some(connection) => connection,
+            None => match Connection::open(addr).await {
+                Ok(connection) => conn.insert(connection),
                 Err(e) => {
                     result.errors += 1;
-                    print_error(printed, &format!("client {id}: connect to {addr}: {e}"));
-                    std::thread::sleep(Duration::from_millis(10));
+                    print_error(&printed, &format!("client {id}: connect to {addr}: {e}"));
+                    event::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
             },
@@ -313,7 +384,7 @@ fn client(
         );
         counter += 1;
         let sent = Instant::now();
-        let answer = http.request(&request);
+        let answer = connection.request(&request).await;
         let answered = Instant::now();
         match answer {
             Ok(201) => {
@@ -325,7 +396,7 @@ fn client(
             Ok(status) => {
                 result.errors += 1;
                 print_error(
-                    printed,
+                    &printed,
                     &format!(
                         "client {id}: POST /tokens/jti/{tag}-{id}-{}: status {status}",
                         counter - 1
@@ -335,7 +406,7 @@ fn client(
             Err(e) => {
                 result.errors += 1;
                 print_error(
-                    printed,
+                    &printed,
                     &format!(
                         "client {id}: POST /tokens/jti/{tag}-{id}-{}: {e}",
                         counter - 1
@@ -346,6 +417,52 @@ fn client(
         }
     }
     result
+}
+
+/// A kept-alive connection of an `event` client.
+struct Connection {
+    stream: event::net::Stream,
+    buf: Vec<u8>,
+    filled: usize,
+}
+
+impl Connection {
+    async fn open(addr: SocketAddr) -> std::io::Result<Connection> {
+        let stream = event::net::Stream::connect(addr, IO_TIMEOUT).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection {
+            stream,
+            buf: vec![0; 16 * 1024],
+            filled: 0,
+        })
+    }
+
+    /// Writes `request` and reads its response (within [`IO_TIMEOUT`]); returns the status.
+    async fn request(&mut self, request: &[u8]) -> std::io::Result<u16> {
+        let deadline = Some(Instant::now() + IO_TIMEOUT);
+        self.stream.write_all_by(request, deadline).await?;
+        loop {
+            if let Some((status, _, total)) = parse_response(&self.buf[..self.filled])? {
+                self.buf.copy_within(total..self.filled, 0);
+                self.filled -= total;
+                return Ok(status);
+            }
+            if self.filled == self.buf.len() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "a response over 16 KiB",
+                ));
+            }
+            let n = self
+                .stream
+                .read_by(&mut self.buf[self.filled..], deadline)
+                .await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.filled += n;
+        }
+    }
 }
 
 /// The names of the `snapshot-*.bin` files in `dir`.
@@ -387,7 +504,6 @@ fn throughput_run(args: &Args, scratch: &Scratch, rep: usize, on: bool) -> Run {
     );
     let pid = revoker.pid();
     let tag = format!("p{}{mode}{rep}", std::process::id());
-    let printed = AtomicU64::new(0);
     let start = Instant::now();
     let from = start + Duration::from_secs_f64(args.warmup);
     let window = Window {
@@ -395,16 +511,7 @@ fn throughput_run(args: &Args, scratch: &Scratch, rep: usize, on: bool) -> Run {
         end: from + Duration::from_secs_f64(args.seconds),
     };
     let (results, cpu_ticks, executor_ns) = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..args.clients)
-            .map(|id| {
-                let (tag, printed) = (&tag, &printed);
-                std::thread::Builder::new()
-                    .name(format!("client-{id}"))
-                    .stack_size(256 * 1024)
-                    .spawn_scoped(s, move || client(addr, tag, id, window, printed))
-                    .unwrap_or_else(|e| panic!("cannot start client thread {id}: {e}"))
-            })
-            .collect();
+        let clients = s.spawn(|| run_clients(addr, &tag, args.clients, window, args.client_cpu));
         sleep_until(window.from);
         let (ticks, executor) = (
             process_cpu_ticks(pid),
@@ -415,13 +522,9 @@ fn throughput_run(args: &Args, scratch: &Scratch, rep: usize, on: bool) -> Run {
             process_cpu_ticks(pid).saturating_sub(ticks),
             thread_cpu_ns(pid, "bloomgate-revok").saturating_sub(executor),
         );
-        let results: Vec<ClientResult> = handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| panic!("a client thread panicked"))
-            })
-            .collect();
+        let results = clients
+            .join()
+            .unwrap_or_else(|_| panic!("the clients panicked"));
         (results, ticks, executor)
     });
     // Snapshots taken while measuring (an epoch change, 1M records) would weigh on the run.

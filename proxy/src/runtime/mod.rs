@@ -364,7 +364,7 @@ pub fn filter(
     let kept = admin::core::Persistence {
         dir: p.dir.clone(),
         layout: recovered.layout,
-        policy: admin::persist::store::SnapshotPolicy::default(),
+        policy: admin::persist::store::Policy::default(),
         snapshot_now: recovered.report.corrupt_ignored,
     };
     Ok((recovered.shared, recovered.writer, Some(kept)))

@@ -1,6 +1,7 @@
 use super::*;
-use crate::persist::record;
 use crate::persist::testing::Scratch;
+use crate::persist::{record, segment};
+use std::path::Path;
 
 fn on_executor<T: Send + 'static>(f: impl AsyncFnOnce() -> T + Send + 'static) -> T {
     glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
@@ -17,7 +18,7 @@ fn concurrent_appends_share_syncs_and_all_become_durable() {
     let path = scratch.path().join("journal-0.log");
     let p = path.clone();
     on_executor(async move || {
-        let journal = Journal::start(create_segment(&p).await.expect("create"));
+        let journal = Journal::start(segment::create(&p).await.expect("create"));
         let tasks: Vec<_> = (0..200u64)
             .map(|i| {
                 let journal = Rc::clone(&journal);
@@ -45,7 +46,7 @@ fn a_full_disk_fails_the_waiters_and_every_later_append() {
         return;
     }
     let failed = on_executor(async move || {
-        let file = open_segment(Path::new("/dev/full"), false)
+        let file = segment::open(Path::new("/dev/full"), false)
             .await
             .expect("open /dev/full");
         let journal = Journal::start(file);
@@ -66,12 +67,12 @@ fn records_stay_in_order_across_overlapping_syncs_and_a_switch() {
     );
     let (a, b) = (first.clone(), second.clone());
     on_executor(async move || {
-        let journal = Journal::start(create_segment(&a).await.expect("create"));
+        let journal = Journal::start(segment::create(&a).await.expect("create"));
         let mut tickets = Vec::new();
         for i in 0..300u64 {
             if i == 150 {
                 journal
-                    .switch(create_segment(&b).await.expect("create"))
+                    .switch(segment::create(&b).await.expect("create"))
                     .expect("switch");
             }
             let key = format!("jti-{i}");
@@ -100,4 +101,117 @@ fn records_stay_in_order_across_overlapping_syncs_and_a_switch() {
     }
     let expected: Vec<String> = (0..300).map(|i| format!("jti-{i}")).collect();
     assert_eq!(keys, expected);
+}
+
+/// Keeps one preallocated spare (`journal-<seq>.log`, `seq` counting up from `first`) offered
+/// until the journal closes.
+async fn make_spares(journal: Rc<Journal>, dir: std::path::PathBuf, bytes: u64, first: u64) {
+    let mut seq = first;
+    while journal.spare_wanted().await {
+        let path = dir.join(format!("journal-{seq}.log"));
+        let (file, unallocated) = segment::create_preallocated(&path, bytes)
+            .await
+            .expect("create");
+        assert_eq!(unallocated, None);
+        assert_eq!(file.preallocated(), bytes);
+        journal.offer_spare(Spare { seq, file });
+        seq += 1;
+    }
+}
+
+#[test]
+fn full_segments_move_to_the_spare_and_are_trimmed_in_order() {
+    let scratch = Scratch::new("journal-spare");
+    let dir = scratch.path().to_path_buf();
+    let d = dir.clone();
+    on_executor(async move || {
+        let journal = Journal::start(
+            segment::create(&d.join("journal-0.log"))
+                .await
+                .expect("create"),
+        );
+        let (spare, _) = segment::create_preallocated(&d.join("journal-1.log"), 4096)
+            .await
+            .expect("create");
+        journal.offer_spare(Spare {
+            seq: 1,
+            file: spare,
+        });
+        let spares = glommio::spawn_local(make_spares(Rc::clone(&journal), d, 4096, 2));
+        let mut tickets = Vec::new();
+        for i in 0..600u64 {
+            let key = format!("jti-{i:04}");
+            tickets.push(journal.append(&[key.as_bytes()], 1000).expect("append"));
+            if i % 5 == 0 {
+                journal
+                    .durable(tickets[tickets.len() - 1])
+                    .await
+                    .expect("durable");
+            }
+        }
+        journal.close().await.expect("close");
+        spares.await;
+    });
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    names.sort_by_key(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        name.trim_start_matches("journal-")
+            .trim_end_matches(".log")
+            .parse::<u64>()
+            .expect("seq")
+    });
+    let mut keys = Vec::new();
+    let mut used = 0;
+    for (i, path) in names.iter().enumerate() {
+        let bytes = std::fs::read(path).expect("read");
+        if i + 1 == names.len() && !bytes.is_empty() && segment::without_trailing_zeros(&bytes) == 0
+        {
+            // The spare offered last, never used.
+            continue;
+        }
+        // Trimmed: no zeros left after the records of a segment the journal moved on from.
+        assert_eq!(
+            record::scan(&bytes, |r| keys
+                .push(String::from_utf8_lossy(r.key).into_owned())),
+            record::End::Clean,
+            "{}",
+            path.display()
+        );
+        used += usize::from(!bytes.is_empty());
+    }
+    // The plain first segment was left for the spare before anything was written to it.
+    assert_eq!(std::fs::metadata(&names[0]).expect("stat").len(), 0);
+    // 600 records of 24 bytes do not fit in 4 KiB: several segments were used.
+    assert!(used >= 3, "{used} segments used: {names:?}");
+    let expected: Vec<String> = (0..600).map(|i| format!("jti-{i:04}")).collect();
+    assert_eq!(keys, expected);
+}
+
+#[test]
+fn a_snapshot_waiting_for_a_spare_gets_the_failure_or_the_spare() {
+    let scratch = Scratch::new("journal-no-spare");
+    let dir = scratch.path().to_path_buf();
+    on_executor(async move || {
+        let journal = Journal::start(
+            segment::create(&dir.join("journal-0.log"))
+                .await
+                .expect("create"),
+        );
+        journal.spare_failed("disk full".into());
+        assert_eq!(
+            journal.take_spare().await.map(|s| s.seq),
+            Err(JournalError::NoSegment("disk full".into()))
+        );
+        let file = segment::create(&dir.join("journal-1.log"))
+            .await
+            .expect("create");
+        journal.offer_spare(Spare { seq: 1, file });
+        assert_eq!(journal.take_spare().await.map(|s| s.seq), Ok(1));
+        journal.close().await.expect("close");
+        // Closing ends the spare maker's wait.
+        assert!(!journal.spare_wanted().await);
+    });
 }

@@ -74,8 +74,45 @@ fn a_log_cut_at_every_offset_recovers_a_prefix() {
         let valid = ends.get(whole.wrapping_sub(1)).copied().unwrap_or(0);
         let on_disk = std::fs::metadata(&full).expect("stat").len() as usize;
         assert_eq!(on_disk, valid, "the torn tail is truncated (cut {cut})");
-        assert_eq!(r.report.truncated as usize, cut - valid);
+        // Counted up to its last nonzero byte (zeros may be a preallocated segment's).
+        let torn = crate::persist::segment::without_trailing_zeros(&bytes[valid..cut]);
+        assert_eq!(r.report.truncated as usize, torn, "cut {cut}");
         // Recovery starts a new segment each time; remove the test's leftovers.
+        let _ = std::fs::remove_file(layout::segment(scratch.path(), 1));
+    }
+}
+
+#[test]
+fn a_preallocated_log_cut_at_every_offset_recovers_a_prefix_and_drops_the_zeros() {
+    let scratch = Scratch::new("cut-preallocated");
+    let records: Vec<(u64, Vec<u8>)> = (0..6).map(|i| (1000 + i as u64 / 2, key(i))).collect();
+    let full = write_segment(scratch.path(), 0, &records);
+    let bytes = std::fs::read(&full).expect("read");
+    let ends: Vec<usize> = records
+        .iter()
+        .scan(0, |at, (_, k)| {
+            *at += record::size(k.len());
+            Some(*at)
+        })
+        .collect();
+    for cut in 0..=bytes.len() {
+        // What a crash leaves in a preallocated segment: records, maybe a cut one, then zeros.
+        let mut file = bytes[..cut].to_vec();
+        file.resize(cut + 4096, 0);
+        std::fs::write(&full, &file).expect("cut");
+        let r = recover(scratch.path(), &options(1005)).expect("a cut log recovers");
+        let whole = ends.iter().filter(|&&e| e <= cut).count();
+        for (i, (_, k)) in records.iter().enumerate() {
+            assert_eq!(r.shared.contains(k), i < whole, "cut {cut}, record {i}");
+        }
+        let valid = ends.get(whole.wrapping_sub(1)).copied().unwrap_or(0);
+        let on_disk = std::fs::metadata(&full).expect("stat").len() as usize;
+        assert_eq!(
+            on_disk, valid,
+            "the zeros and a torn tail are cut off (cut {cut})"
+        );
+        let torn = crate::persist::segment::without_trailing_zeros(&bytes[valid..cut]);
+        assert_eq!(r.report.truncated as usize, torn, "cut {cut}");
         let _ = std::fs::remove_file(layout::segment(scratch.path(), 1));
     }
 }

@@ -23,7 +23,7 @@ fn snapshots_rotate_segments_and_everything_survives() {
     on(async move || {
         let writer = Rc::new(RefCell::new(writer));
         let epoch = writer.borrow().current_epoch();
-        let store = Store::open(&d, layout, epoch, SnapshotPolicy::default())
+        let store = Store::open(&d, layout, epoch, Policy::default())
             .await
             .expect("open");
         for round in 0..4u64 {
