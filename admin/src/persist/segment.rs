@@ -5,10 +5,16 @@
 //! **Preallocation.** A segment can be created full of zeros, written to disk and synced before
 //! the journal uses it ([`create_preallocated`]). A record written inside that range changes
 //! no metadata (the blocks exist, the size stays), so its `fdatasync` is a data write and a
-//! cache flush, without an ext4 journal commit: on this machine's disk 111–141 µs a sync
-//! instead of 174–184 µs for an append (median of 2,000, 3 KB writes). Recovery reads the
-//! zeros after the last record as the log's end (a zeroed record header never checks out). A
-//! segment written past its preallocated length simply grows, as a plain one does.
+//! cache flush, without an inode update (nor, on a journalled ext4, a journal commit): on this
+//! machine's disk 111–141 µs a sync instead of 174–184 µs for an append (median of 2,000,
+//! 3 KB writes). Recovery reads the zeros after the last record as the log's end (a zeroed
+//! record header never checks out). A segment written past its preallocated length simply
+//! grows, as a plain one does.
+//!
+//! The zeros go by direct I/O and are not cached, so the first `pwrite` into each 4 KiB page
+//! reads that page from the disk, on the executor. Avoiding it (whole-page writes, or the zeros
+//! through the page cache) measured slower: that stall lets more revocations join the next
+//! group (`docs/BENCHMARKS.md`, persistence).
 
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
