@@ -39,6 +39,8 @@ use super::segment::Segment;
 /// The most bytes written (then synced) in one go. A crash can only cut the writes whose syncs
 /// had not returned (see [`TORN_LIMIT`]).
 pub const MAX_WRITE: usize = 4 << 20;
+/// The capacity a chunk's buffer starts with (reused, never shrunk below it).
+const CHUNK_CAPACITY: usize = 64 * 1024;
 /// Syncs running at once (each after its own write).
 pub const SYNCS_IN_FLIGHT: usize = 2;
 /// Bytes at the end of the last segment that may be torn by a crash: the writes whose syncs had
@@ -91,6 +93,8 @@ struct Inner {
     spare_failed: Option<String>,
     /// Tasks waiting for the spare to be offered or taken.
     spare_waiters: Vec<Waker>,
+    /// Written chunks' buffers, emptied, for the next ones (not 64 KiB allocated and freed a group).
+    free: Vec<Vec<u8>>,
 }
 
 /// A segment made ahead of need, with its number.
@@ -158,10 +162,9 @@ impl Journal {
         let size: usize = keys.iter().map(|k| record::size(k.as_ref().len())).sum();
         let fits = matches!(inner.chunks.back(), Some(Chunk::Records { bytes, .. }) if bytes.len() + size <= MAX_WRITE);
         if !fits {
-            inner.chunks.push_back(Chunk::Records {
-                bytes: Vec::with_capacity(size.max(64 * 1024)),
-                last,
-            });
+            let mut bytes = inner.free.pop().unwrap_or_default();
+            bytes.reserve(size.max(CHUNK_CAPACITY));
+            inner.chunks.push_back(Chunk::Records { bytes, last });
         }
         if let Some(Chunk::Records {
             bytes,
@@ -385,7 +388,7 @@ async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
                 file.close(pos).await;
                 return;
             }
-            Some((Chunk::Records { bytes, last }, spare)) => {
+            Some((Chunk::Records { mut bytes, last }, spare)) => {
                 if let Some(spare) = spare {
                     std::mem::replace(&mut file, spare.file).close(pos).await;
                     pos = 0;
@@ -399,7 +402,14 @@ async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
                     return;
                 }
                 pos += bytes.len() as u64;
-                journal.inner.borrow_mut().syncing += 1;
+                let mut inner = journal.inner.borrow_mut();
+                inner.syncing += 1;
+                // Kept: at most one more than the chunks in flight (one being filled), small.
+                if bytes.capacity() <= MAX_WRITE && inner.free.len() < SYNCS_IN_FLIGHT {
+                    bytes.clear();
+                    inner.free.push(bytes);
+                }
+                drop(inner);
                 let (journal, syncs) = (Rc::clone(&journal), file.syncs());
                 glommio::spawn_local(async move {
                     let result = syncs.fdatasync().await.map_err(|e| e.to_string());
