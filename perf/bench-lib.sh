@@ -30,9 +30,16 @@ wait_port() {
   return 1
 }
 
-# start_backend CPU: nginx `return 200` pinned to CPU, on BACKEND_PORT (set here).
+# start_backend CPU [nginx|hello]: nginx `return 200` (or loadtest's `hello_server` example,
+# built beforehand) pinned to CPU, on BACKEND_PORT (set here).
 start_backend() {
   BACKEND_PORT=$(free_port)
+  if [ "${2:-nginx}" = hello ]; then
+    taskset -c "$1" "$TARGET_DIR/release/examples/hello_server" "$BACKEND_PORT" "$1" 2>/dev/null &
+    PIDS+=($!)
+    wait_port "$BACKEND_PORT" "$!"
+    return
+  fi
   sed "s|@PORT@|$BACKEND_PORT|; s|@DIR@|$DIR|g" perf/peers/nginx-backend.conf > "$DIR/backend.conf"
   taskset -c "$1" nginx -c "$DIR/backend.conf" -p "$DIR" &
   PIDS+=($!)

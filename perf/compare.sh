@@ -14,15 +14,20 @@
 # in a header), interleaved, REPS times. Targets run on TARGET_CPU (bloomgate: `--cores 1`, its
 # idle admin core lands on the other CPU), the load generator and the backend on LOAD_CPU.
 # CPU seconds are the target's user+system time from /proc over the measured window.
-# Prints a Markdown table; writes it to perf/results/DATE-compare.md (DATE-compare-ab-TIME.md for
+# Prints a Markdown table; writes it to perf/results/DATE-compare[-hello].md (...-ab-TIME.md for
 # a run with --baseline or --only).
 #
 #   perf/compare.sh [--seconds 10] [--connections 64] [--reps 3] [--revocations 1000000]
 #                   [--baseline BIN] [--only nginx,haproxy,bloomgate,baseline]
+#                   [--backend nginx|hello]
 #
 # --baseline BIN adds a fourth target, `baseline`: another bloomgate binary (an earlier build)
 # served and checked the same way, interleaved with the others, for an A/B in one run.
 # --only keeps the named targets (default: all).
+# --backend hello serves with loadtest's `hello_server` example (one `event` loop, `200 ok`)
+# instead of nginx `return 200`: it costs the shared load CPU less per request, so that CPU
+# saturates later (with nginx as the backend, wrk and the backend keep it 100% busy while
+# bloomgate's CPU is still 4% idle).
 #
 # Needs: nginx, haproxy (2.6+), wrk, curl, python3 (apt-get install nginx-light haproxy wrk).
 set -euo pipefail
@@ -30,7 +35,7 @@ cd "$(dirname "$0")/.."
 source perf/bench-lib.sh
 
 SECONDS_PER_RUN=10 CONNECTIONS=64 REPS=3 REVOCATIONS=1000000 TARGET_CPU=0 LOAD_CPU=1 WARMUP=1
-BASELINE_BIN="" ONLY=
+BASELINE_BIN="" ONLY= BACKEND=nginx
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
@@ -39,7 +44,8 @@ while [ $# -gt 0 ]; do
     --revocations) REVOCATIONS=$2; shift 2 ;;
     --baseline) BASELINE_BIN=$(realpath "$2"); shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N] [--revocations N] [--baseline BIN] [--only T,T]" >&2; exit 2 ;;
+    --backend) BACKEND=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N] [--revocations N] [--baseline BIN] [--only T,T] [--backend nginx|hello]" >&2; exit 2 ;;
   esac
 done
 for tool in nginx haproxy wrk curl python3 taskset; do
@@ -57,14 +63,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cargo build --release -q --locked -p proxy --bin bloomgate
-cargo build --release -q --locked -p loadtest --bin loadtest
+cargo build --release -q --locked -p loadtest --bin loadtest --example hello_server
+case "$BACKEND" in nginx|hello) ;; *) echo "--backend: nginx or hello" >&2; exit 2 ;; esac
 BLOOMGATE_BIN=$TARGET_DIR/release/bloomgate
 LOADTEST=$TARGET_DIR/release/loadtest
 CLK_TCK=$(getconf CLK_TCK)
 
 echo "generating $REVOCATIONS revoked jtis" >&2
 gen_revocations "$REVOCATIONS"
-start_backend "$LOAD_CPU"
+start_backend "$LOAD_CPU" "$BACKEND"
 
 # nginx, plain proxy_pass.
 NGINX_PORT=$(free_port)
@@ -116,34 +123,39 @@ WRK_TOKEN=$(mint valid)
 
 # Clock ticks the hypervisor took from all CPUs (`steal` in /proc/stat).
 steal_ticks() { awk '/^cpu[0-9]/ {s += $9} END {print s}' /proc/stat; }
+# "busy total" clock ticks of the load CPU (the generator and the backend share it: when it is
+# 100% busy, the target's rate is capped by the load side, not by the target).
+load_ticks() { awk -v c="cpu$LOAD_CPU" '$1 == c {print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
+# load_busy "BEFORE" "AFTER" -> the load CPU's busy fraction in between.
+load_busy() { python3 -c "b0, t0 = map(int, '$1'.split()); b1, t1 = map(int, '$2'.split()); print(f'{(b1 - b0) / max(t1 - t0, 1):.3f}')"; }
 
-# run_loadtest TARGET -> "rps p50 p99 p999 cpu_s requests steal_s" (latencies in µs).
+# run_loadtest TARGET -> "rps p50 p99 p999 cpu_s requests steal_s load_busy" (latencies in µs).
 run_loadtest() {
-  local json=$DIR/$1.json before after lpid steal
+  local json=$DIR/$1.json before after lpid steal load
   timeout $((SECONDS_PER_RUN + WARMUP + 30)) "$LOADTEST" --cpus "$LOAD_CPU" -c "$CONNECTIONS" \
     -d "${SECONDS_PER_RUN}s" --warmup "${WARMUP}s" "${TOKEN_FLAGS[@]}" --json "$json" \
     "$(URL "$1")" > "$DIR/$1.loadtest.txt" 2>&1 &
   lpid=$!
   sleep "$WARMUP"
-  before=$(cpu_ticks "${PID[$1]}") steal=$(steal_ticks)
+  before=$(cpu_ticks "${PID[$1]}") steal=$(steal_ticks) load=$(load_ticks)
   wait "$lpid" || { cat "$DIR/$1.loadtest.txt" >&2; echo "loadtest against $1 failed" >&2; return 1; }
-  after=$(cpu_ticks "${PID[$1]}") steal=$(($(steal_ticks) - steal))
-  python3 - "$json" "$((after - before))" "$CLK_TCK" "$steal" <<'PY'
+  after=$(cpu_ticks "${PID[$1]}") steal=$(($(steal_ticks) - steal)) load=$(load_busy "$load" "$(load_ticks)")
+  python3 - "$json" "$((after - before))" "$CLK_TCK" "$steal" "$load" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); c = r["latency_us"]["corrected"]; tck = int(sys.argv[3])
-print(r["requests_per_s"], c["p50"], c["p99"], c["p99_9"], int(sys.argv[2]) / tck, r["responses"], int(sys.argv[4]) / tck)
+print(r["requests_per_s"], c["p50"], c["p99"], c["p99_9"], int(sys.argv[2]) / tck, r["responses"], int(sys.argv[4]) / tck, sys.argv[5])
 PY
 }
 
-# run_wrk TARGET -> "rps p50 p99 - cpu_s requests steal_s" (latencies in µs).
+# run_wrk TARGET -> "rps p50 p99 - cpu_s requests steal_s load_busy" (latencies in µs).
 run_wrk() {
-  local out=$DIR/$1.wrk before after steal
-  before=$(cpu_ticks "${PID[$1]}") steal=$(steal_ticks)
+  local out=$DIR/$1.wrk before after steal load
+  before=$(cpu_ticks "${PID[$1]}") steal=$(steal_ticks) load=$(load_ticks)
   timeout $((SECONDS_PER_RUN + 30)) taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" \
     -d"${SECONDS_PER_RUN}s" --latency -H "Authorization: Bearer $WRK_TOKEN" "$(URL "$1")" > "$out"
-  after=$(cpu_ticks "${PID[$1]}") steal=$(($(steal_ticks) - steal))
+  after=$(cpu_ticks "${PID[$1]}") steal=$(($(steal_ticks) - steal)) load=$(load_busy "$load" "$(load_ticks)")
   if grep -q 'Non-2xx' "$out"; then cat "$out" >&2; echo "wrk: $1 answered non-2xx" >&2; return 1; fi
-  python3 - "$out" "$((after - before))" "$CLK_TCK" "$steal" <<'PY'
+  python3 - "$out" "$((after - before))" "$CLK_TCK" "$steal" "$load" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 def us(v):
@@ -153,7 +165,7 @@ pct = {m[0]: us(m[1]) for m in re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M)}
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 reqs = int(re.search(r"(\d+) requests in", text).group(1))
 tck = int(sys.argv[3])
-print(rps, pct["50"], pct["99"], "-", int(sys.argv[2]) / tck, reqs, int(sys.argv[4]) / tck)
+print(rps, pct["50"], pct["99"], "-", int(sys.argv[2]) / tck, reqs, int(sys.argv[4]) / tck, sys.argv[5])
 PY
 }
 
@@ -166,8 +178,8 @@ for rep in $(seq "$REPS"); do
     for tool in loadtest wrk; do
       line=$("run_$tool" "$target")
       RESULTS[$target,$tool]+="$line"$'\n'
-      read -r rps p50 p99 p999 cpu reqs steal <<<"$line"
-      echo "rep $rep $target $tool: $rps req/s, p50 ${p50}µs, p99 ${p99}µs, p99.9 ${p999}µs, CPU ${cpu}s for $reqs requests, steal ${steal}s" >&2
+      read -r rps p50 p99 p999 cpu reqs steal load <<<"$line"
+      echo "rep $rep $target $tool: $rps req/s, p50 ${p50}µs, p99 ${p99}µs, p99.9 ${p999}µs, CPU ${cpu}s for $reqs requests, steal ${steal}s, load CPU busy $load" >&2
       if awk -v c="$cpu" -v s="$steal" -v t="$SECONDS_PER_RUN" -v n="$(nproc)" 'BEGIN {exit !(c < 0.9 * t || s > 0.01 * t * n)}'; then
         FLAGGED+=("rep $rep $target/$tool (target busy ${cpu} s of ${SECONDS_PER_RUN}, steal ${steal} s)")
       fi
@@ -187,7 +199,7 @@ fmt = lambda v: "–" if v is None else (f"{v / 1000:.2f} ms" if v >= 1000 else 
 rps = col(0)
 cpu_per_req = statistics.median(float(r[4]) / int(r[5]) * 1e6 for r in rows)
 print(f"| {target} | {tool} | {statistics.median(rps):,.0f} | {min(rps):,.0f}–{max(rps):,.0f} | "
-      f"{fmt(med(1))} | {fmt(med(2))} | {fmt(med(3))} | {med(4):.2f} | {cpu_per_req:.1f} |")
+      f"{fmt(med(1))} | {fmt(med(2))} | {fmt(med(3))} | {med(4):.2f} | {cpu_per_req:.1f} | {med(7) * 100:.0f}% |")
 ' "$1" "$2"
 }
 median_rps() { printf '%s' "${RESULTS[$1,$2]}" | python3 -c 'import statistics,sys; print(statistics.median(float(l.split()[0]) for l in sys.stdin if l.strip()))'; }
@@ -195,7 +207,8 @@ ratio() { python3 -c "print(f'{$(median_rps "$1" "$3") / $(median_rps "$2" "$3")
 
 mkdir -p perf/results
 # An A/B or partial run does not replace the day's full comparison.
-SUFFIX=""; [ -z "$BASELINE_BIN$ONLY" ] || SUFFIX="-ab-$(date +%H%M%S)"
+SUFFIX=""; [ "$BACKEND" = nginx ] || SUFFIX="-$BACKEND"
+[ -z "$BASELINE_BIN$ONLY" ] || SUFFIX="$SUFFIX-ab-$(date +%H%M%S)"
 OUT="perf/results/$(date +%F)-compare$SUFFIX.md"
 if COMMIT=$(git rev-parse --short HEAD 2>/dev/null); then
   [ -z "$(git status --porcelain --untracked-files=no)" ] || COMMIT="$COMMIT + uncommitted changes"
@@ -206,22 +219,23 @@ CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
   echo "# Gateways side by side — $(date -u +%FT%TZ), commit $COMMIT"
   echo
-  echo "Command: \`perf/compare.sh --seconds $SECONDS_PER_RUN --connections $CONNECTIONS --reps $REPS --revocations $REVOCATIONS${BASELINE_BIN:+ --baseline $BASELINE_BIN}${ONLY:+ --only $ONLY}\`"
+  echo "Command: \`perf/compare.sh --seconds $SECONDS_PER_RUN --connections $CONNECTIONS --reps $REPS --revocations $REVOCATIONS${BASELINE_BIN:+ --baseline $BASELINE_BIN}${ONLY:+ --only $ONLY}$([ "$BACKEND" = nginx ] || echo " --backend $BACKEND")\`"
   echo
   echo "Machine: $(nproc) CPUs ($CPU_MODEL), $(uname -r); $(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | sed -n '1s/wrk \([^ ]*\).*/\1/p'), $(rustc --version | cut -d' ' -f1-2)."
-  echo "Each target on CPU $TARGET_CPU (bloomgate: 1 data core; its idle admin core on CPU $LOAD_CPU), the load generator and the nginx \`return 200\` backend on CPU $LOAD_CPU."
+  echo "Each target on CPU $TARGET_CPU (bloomgate: 1 data core; its idle admin core on CPU $LOAD_CPU), the load generator and the backend ($([ "$BACKEND" = nginx ] && echo "nginx \`return 200\`" || echo "loadtest's \`hello_server\`")) on CPU $LOAD_CPU."
   echo "$CONNECTIONS keep-alive connections, closed loop, ${SECONDS_PER_RUN} s per run (loadtest: after 1 s of warm-up), targets and tools interleaved, $REPS repetitions."
   echo "loadtest sends valid HS256 tokens (1000 distinct, \`jti\` never revoked) to every target; wrk sends one fixed valid token."
   echo "HAProxy and bloomgate hold the same $REVOCATIONS revoked \`jti\`s (a map / the filter, N=1e6, P=1e-7). nginx checks nothing."
   echo
-  echo "| target | load | requests/s (median) | spread (min–max) | p50 | p99 | p99.9 | CPU s (median) | CPU µs/request |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| target | load | requests/s (median) | spread (min–max) | p50 | p99 | p99.9 | CPU s (median) | CPU µs/request | load CPU busy |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   for target in "${TARGETS[@]}"; do
     for tool in loadtest wrk; do summary "$target" "$tool"; done
   done
   echo
   echo "Percentiles are medians over the repetitions (loadtest: HDR histogram, closed loop so corrected = raw; wrk: its --latency table, no p99.9)."
   echo "CPU s: the target's user+system time over the measured window (nginx: master and worker), from /proc; CPU µs/request = that / requests answered."
+  echo "Load CPU busy: CPU $LOAD_CPU (load generator and backend) over the same window, median; near 100% the load side, not the target, sets the rate."
   echo
   if [ ${#FLAGGED[@]} -eq 0 ]; then
     echo "Every run kept its target busy >= 90% of the window, with <= 1% of CPU time stolen by the hypervisor."
