@@ -19,11 +19,13 @@
 #
 #   perf/compare.sh [--seconds 10] [--connections 64] [--reps 3] [--revocations 1000000]
 #                   [--baseline BIN] [--only nginx,haproxy,bloomgate,baseline]
-#                   [--backend nginx|hello]
+#                   [--backend nginx|hello] [--rate R]
 #
 # --baseline BIN adds a fourth target, `baseline`: another bloomgate binary (an earlier build)
 # served and checked the same way, interleaved with the others, for an A/B in one run.
 # --only keeps the named targets (default: all).
+# --rate R drives every target open loop at R requests/s with loadtest alone (wrk cannot hold
+# a rate): latency at the same offered load, where the load CPU is as busy for every target.
 # --backend hello serves with loadtest's `hello_server` example (one `event` loop, `200 ok`)
 # instead of nginx `return 200`: it costs the shared load CPU less per request, so that CPU
 # saturates later (with nginx as the backend, wrk and the backend keep it 100% busy while
@@ -35,7 +37,7 @@ cd "$(dirname "$0")/.."
 source perf/bench-lib.sh
 
 SECONDS_PER_RUN=10 CONNECTIONS=64 REPS=3 REVOCATIONS=1000000 TARGET_CPU=0 LOAD_CPU=1 WARMUP=1
-BASELINE_BIN="" ONLY= BACKEND=nginx
+BASELINE_BIN="" ONLY= BACKEND=nginx RATE=
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
@@ -45,7 +47,8 @@ while [ $# -gt 0 ]; do
     --baseline) BASELINE_BIN=$(realpath "$2"); shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --backend) BACKEND=$2; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N] [--revocations N] [--baseline BIN] [--only T,T] [--backend nginx|hello]" >&2; exit 2 ;;
+    --rate) RATE=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections N] [--reps N] [--revocations N] [--baseline BIN] [--only T,T] [--backend nginx|hello] [--rate R]" >&2; exit 2 ;;
   esac
 done
 for tool in nginx haproxy wrk curl python3 taskset; do
@@ -132,7 +135,7 @@ load_busy() { python3 -c "b0, t0 = map(int, '$1'.split()); b1, t1 = map(int, '$2
 # run_loadtest TARGET -> "rps p50 p99 p999 cpu_s requests steal_s load_busy" (latencies in µs).
 run_loadtest() {
   local json=$DIR/$1.json before after lpid steal load
-  timeout $((SECONDS_PER_RUN + WARMUP + 30)) "$LOADTEST" --cpus "$LOAD_CPU" -c "$CONNECTIONS" \
+  timeout $((SECONDS_PER_RUN + WARMUP + 30)) "$LOADTEST" --cpus "$LOAD_CPU" -c "$CONNECTIONS" ${RATE:+-R "$RATE"} \
     -d "${SECONDS_PER_RUN}s" --warmup "${WARMUP}s" "${TOKEN_FLAGS[@]}" --json "$json" \
     "$(URL "$1")" > "$DIR/$1.loadtest.txt" 2>&1 &
   lpid=$!
@@ -169,18 +172,19 @@ print(rps, pct["50"], pct["99"], "-", int(sys.argv[2]) / tck, reqs, int(sys.argv
 PY
 }
 
+TOOLS=(loadtest wrk); [ -z "$RATE" ] || TOOLS=(loadtest)
 # A run whose target was not kept busy (< 90% of the window: the load generator or the machine
 # held it back) or that lost more than 1% of the CPUs' time to the hypervisor is flagged.
 declare -A RESULTS
 FLAGGED=()
 for rep in $(seq "$REPS"); do
   for target in "${TARGETS[@]}"; do
-    for tool in loadtest wrk; do
+    for tool in "${TOOLS[@]}"; do
       line=$("run_$tool" "$target")
       RESULTS[$target,$tool]+="$line"$'\n'
       read -r rps p50 p99 p999 cpu reqs steal load <<<"$line"
       echo "rep $rep $target $tool: $rps req/s, p50 ${p50}µs, p99 ${p99}µs, p99.9 ${p999}µs, CPU ${cpu}s for $reqs requests, steal ${steal}s, load CPU busy $load" >&2
-      if awk -v c="$cpu" -v s="$steal" -v t="$SECONDS_PER_RUN" -v n="$(nproc)" 'BEGIN {exit !(c < 0.9 * t || s > 0.01 * t * n)}'; then
+      if awk -v c="$cpu" -v s="$steal" -v t="$SECONDS_PER_RUN" -v n="$(nproc)" -v open="${RATE:+1}" 'BEGIN {exit !((!open && c < 0.9 * t) || s > 0.01 * t * n)}'; then
         FLAGGED+=("rep $rep $target/$tool (target busy ${cpu} s of ${SECONDS_PER_RUN}, steal ${steal} s)")
       fi
     done
@@ -208,6 +212,7 @@ ratio() { python3 -c "print(f'{$(median_rps "$1" "$3") / $(median_rps "$2" "$3")
 mkdir -p perf/results
 # An A/B or partial run does not replace the day's full comparison.
 SUFFIX=""; [ "$BACKEND" = nginx ] || SUFFIX="-$BACKEND"
+[ -z "$RATE" ] || SUFFIX="$SUFFIX-rate-$RATE"
 [ -z "$BASELINE_BIN$ONLY" ] || SUFFIX="$SUFFIX-ab-$(date +%H%M%S)"
 OUT="perf/results/$(date +%F)-compare$SUFFIX.md"
 if COMMIT=$(git rev-parse --short HEAD 2>/dev/null); then
@@ -219,18 +224,18 @@ CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
   echo "# Gateways side by side — $(date -u +%FT%TZ), commit $COMMIT"
   echo
-  echo "Command: \`perf/compare.sh --seconds $SECONDS_PER_RUN --connections $CONNECTIONS --reps $REPS --revocations $REVOCATIONS${BASELINE_BIN:+ --baseline $BASELINE_BIN}${ONLY:+ --only $ONLY}$([ "$BACKEND" = nginx ] || echo " --backend $BACKEND")\`"
+  echo "Command: \`perf/compare.sh --seconds $SECONDS_PER_RUN --connections $CONNECTIONS --reps $REPS --revocations $REVOCATIONS${BASELINE_BIN:+ --baseline $BASELINE_BIN}${ONLY:+ --only $ONLY}$([ "$BACKEND" = nginx ] || echo " --backend $BACKEND")${RATE:+ --rate $RATE}\`"
   echo
   echo "Machine: $(nproc) CPUs ($CPU_MODEL), $(uname -r); $(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | sed -n '1s/wrk \([^ ]*\).*/\1/p'), $(rustc --version | cut -d' ' -f1-2)."
   echo "Each target on CPU $TARGET_CPU (bloomgate: 1 data core; its idle admin core on CPU $LOAD_CPU), the load generator and the backend ($([ "$BACKEND" = nginx ] && echo "nginx \`return 200\`" || echo "loadtest's \`hello_server\`")) on CPU $LOAD_CPU."
-  echo "$CONNECTIONS keep-alive connections, closed loop, ${SECONDS_PER_RUN} s per run (loadtest: after 1 s of warm-up), targets and tools interleaved, $REPS repetitions."
+  echo "$CONNECTIONS keep-alive connections, $([ -z "$RATE" ] && echo "closed loop" || echo "open loop at $RATE requests/s"), ${SECONDS_PER_RUN} s per run (loadtest: after 1 s of warm-up), targets and tools interleaved, $REPS repetitions."
   echo "loadtest sends valid HS256 tokens (1000 distinct, \`jti\` never revoked) to every target; wrk sends one fixed valid token."
   echo "HAProxy and bloomgate hold the same $REVOCATIONS revoked \`jti\`s (a map / the filter, N=1e6, P=1e-7). nginx checks nothing."
   echo
   echo "| target | load | requests/s (median) | spread (min–max) | p50 | p99 | p99.9 | CPU s (median) | CPU µs/request | load CPU busy |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
   for target in "${TARGETS[@]}"; do
-    for tool in loadtest wrk; do summary "$target" "$tool"; done
+    for tool in "${TOOLS[@]}"; do summary "$target" "$tool"; done
   done
   echo
   echo "Percentiles are medians over the repetitions (loadtest: HDR histogram, closed loop so corrected = raw; wrk: its --latency table, no p99.9)."
@@ -238,16 +243,18 @@ CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo "Load CPU busy: CPU $LOAD_CPU (load generator and backend) over the same window, median; near 100% the load side, not the target, sets the rate."
   echo
   if [ ${#FLAGGED[@]} -eq 0 ]; then
-    echo "Every run kept its target busy >= 90% of the window, with <= 1% of CPU time stolen by the hypervisor."
+    echo "Every run$([ -z "$RATE" ] && echo " kept its target busy >= 90% of the window, and") lost <= 1% of CPU time to the hypervisor."
   else
     echo "Flagged runs (target busy < 90% of the window, or > 1% steal; they are in the medians): $(IFS=';'; echo "${FLAGGED[*]}" | sed 's/;/; /g')."
   fi
   echo
   has() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
   for other in haproxy nginx baseline; do
-    if has bloomgate && has "$other"; then
+    if has bloomgate && has "$other" && [ -z "$RATE" ]; then
       echo "Ratio of median requests/s, bloomgate / $other: $(ratio bloomgate "$other" loadtest) (loadtest), $(ratio bloomgate "$other" wrk) (wrk)."
     fi
   done
+  [ -z "$RATE" ] || echo "Open loop at $RATE requests/s (loadtest -R): compare the latency columns; a target that could not keep the rate answered fewer."
+
 } | tee "$OUT"
 echo "wrote $OUT" >&2
