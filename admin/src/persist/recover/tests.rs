@@ -51,10 +51,12 @@ fn an_empty_directory_is_an_empty_filter() {
     assert!(dir.is_dir());
 }
 
-#[test]
-fn a_log_cut_at_every_offset_recovers_a_prefix() {
-    let scratch = Scratch::new("cut");
-    let records: Vec<(u64, Vec<u8>)> = (0..12).map(|i| (1000 + i as u64 / 4, key(i))).collect();
+/// Writes `n` records as segment 0, then for every cut of it writes `tail(cut bytes)` in its
+/// place and checks recovery: exactly the whole records before the cut are revoked, the file is
+/// cut back to them, and the torn bytes (up to the last nonzero one) are counted.
+fn recover_every_cut(name: &str, n: usize, tail: impl Fn(&[u8]) -> Vec<u8>) {
+    let scratch = Scratch::new(name);
+    let records: Vec<(u64, Vec<u8>)> = (0..n).map(|i| (1000 + i as u64 / 4, key(i))).collect();
     let full = write_segment(scratch.path(), 0, &records);
     let bytes = std::fs::read(&full).expect("read");
     let ends: Vec<usize> = records
@@ -65,7 +67,7 @@ fn a_log_cut_at_every_offset_recovers_a_prefix() {
         })
         .collect();
     for cut in 0..=bytes.len() {
-        std::fs::write(&full, &bytes[..cut]).expect("cut");
+        std::fs::write(&full, tail(&bytes[..cut])).expect("cut");
         let r = recover(scratch.path(), &options(1005)).expect("a cut log recovers");
         let whole = ends.iter().filter(|&&e| e <= cut).count();
         for (i, (_, k)) in records.iter().enumerate() {
@@ -73,7 +75,7 @@ fn a_log_cut_at_every_offset_recovers_a_prefix() {
         }
         let valid = ends.get(whole.wrapping_sub(1)).copied().unwrap_or(0);
         let on_disk = std::fs::metadata(&full).expect("stat").len() as usize;
-        assert_eq!(on_disk, valid, "the torn tail is truncated (cut {cut})");
+        assert_eq!(on_disk, valid, "cut back to the whole records (cut {cut})");
         // Counted up to its last nonzero byte (zeros may be a preallocated segment's).
         let torn = crate::persist::segment::without_trailing_zeros(&bytes[valid..cut]);
         assert_eq!(r.report.truncated as usize, torn, "cut {cut}");
@@ -83,38 +85,38 @@ fn a_log_cut_at_every_offset_recovers_a_prefix() {
 }
 
 #[test]
+fn a_log_cut_at_every_offset_recovers_a_prefix() {
+    recover_every_cut("cut", 12, <[u8]>::to_vec);
+}
+
+#[test]
 fn a_preallocated_log_cut_at_every_offset_recovers_a_prefix_and_drops_the_zeros() {
-    let scratch = Scratch::new("cut-preallocated");
-    let records: Vec<(u64, Vec<u8>)> = (0..6).map(|i| (1000 + i as u64 / 2, key(i))).collect();
-    let full = write_segment(scratch.path(), 0, &records);
-    let bytes = std::fs::read(&full).expect("read");
-    let ends: Vec<usize> = records
-        .iter()
-        .scan(0, |at, (_, k)| {
-            *at += record::size(k.len());
-            Some(*at)
-        })
-        .collect();
-    for cut in 0..=bytes.len() {
-        // What a crash leaves in a preallocated segment: records, maybe a cut one, then zeros.
-        let mut file = bytes[..cut].to_vec();
-        file.resize(cut + 4096, 0);
-        std::fs::write(&full, &file).expect("cut");
-        let r = recover(scratch.path(), &options(1005)).expect("a cut log recovers");
-        let whole = ends.iter().filter(|&&e| e <= cut).count();
-        for (i, (_, k)) in records.iter().enumerate() {
-            assert_eq!(r.shared.contains(k), i < whole, "cut {cut}, record {i}");
-        }
-        let valid = ends.get(whole.wrapping_sub(1)).copied().unwrap_or(0);
-        let on_disk = std::fs::metadata(&full).expect("stat").len() as usize;
-        assert_eq!(
-            on_disk, valid,
-            "the zeros and a torn tail are cut off (cut {cut})"
-        );
-        let torn = crate::persist::segment::without_trailing_zeros(&bytes[valid..cut]);
-        assert_eq!(r.report.truncated as usize, torn, "cut {cut}");
-        let _ = std::fs::remove_file(layout::segment(scratch.path(), 1));
+    // What a crash leaves in a preallocated segment: records, maybe a cut one, then zeros.
+    recover_every_cut("cut-preallocated", 6, |kept| {
+        let mut file = kept.to_vec();
+        file.resize(kept.len() + 4096, 0);
+        file
+    });
+}
+
+#[test]
+fn zeros_after_the_records_of_an_earlier_segment_are_its_end_not_damage() {
+    // A preallocated segment the journal moved on from, whose cut to its records was lost in a
+    // crash; the next segment holds later records.
+    let scratch = Scratch::new("zero-tail");
+    let first = write_segment(scratch.path(), 0, &[(1000, key(0)), (1000, key(1))]);
+    write_segment(scratch.path(), 1, &[(1001, key(2))]);
+    let mut bytes = std::fs::read(&first).expect("read");
+    let records = bytes.len();
+    bytes.resize(records + 64 * 1024, 0);
+    std::fs::write(&first, &bytes).expect("zeros");
+    let r = recover(scratch.path(), &options(1002)).expect("zeros are not damage");
+    for i in 0..3 {
+        assert!(r.shared.contains(&key(i)), "record {i}");
     }
+    assert_eq!(r.report.truncated, 0);
+    assert!(!r.report.corrupt_ignored);
+    assert_eq!(std::fs::metadata(&first).expect("stat").len() as usize, records);
 }
 
 #[test]
