@@ -12,7 +12,7 @@
 //! Before timing, every head must parse to its path and fields, and every path must reach the
 //! expected route with the expected parameters.
 
-use proxy::http::{Method, RequestParser};
+use proxy::http::{HeaderSlots, Method, RequestParser};
 use proxy::router::{RouteMatch, Router};
 
 #[global_allocator]
@@ -124,8 +124,9 @@ fn main() {
     // The answers, checked before anything is timed.
     for (name, head, path, fields) in heads() {
         let mut parser = RequestParser::new(64 * 1024);
+        let mut slots = HeaderSlots::new();
         let parsed = parser
-            .parse(&head)
+            .parse(&head, &mut slots)
             .unwrap_or_else(|e| panic!("{name}: {e:?}"))
             .unwrap_or_else(|| panic!("{name}: incomplete"));
         assert_eq!(parsed.path(), path.as_bytes(), "{name}");
@@ -161,7 +162,8 @@ fn parse_head(bencher: divan::Bencher, name: &str) {
     bencher
         .counter(divan::counter::BytesCount::of_slice(&head))
         .bench_local(|| {
-            let parsed = parser.parse(divan::black_box(&head));
+            let mut slots = HeaderSlots::new();
+            let parsed = parser.parse(divan::black_box(&head), &mut slots);
             divan::black_box(parsed.map(|h| h.map(|h| h.head_len())).ok())
         });
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::AtomicBool;
 
 use proxy::config::{Config, MapEnv, Overrides, Role};
 use proxy::http::write::{IpText, UpstreamRequest, write_upstream_request};
-use proxy::http::{Method, RequestParser};
+use proxy::http::{HeaderSlots, Method, RequestParser};
 use proxy::jwt::{Propagated, Validators, base64url};
 use proxy::reject::Reject;
 use proxy::router::RouteMatch;
@@ -298,7 +298,8 @@ impl Fixture {
     /// start of `buf`: parse, health, route, guard, upstream, render, upstream head.
     pub fn plan(&self, conn: &mut ConnBuffers, buf: &[u8]) -> Outcome {
         let core = &self.core;
-        let head = match conn.parser.parse(buf) {
+        let mut slots = HeaderSlots::new();
+        let head = match conn.parser.parse(buf, &mut slots) {
             Ok(Some(head)) => head,
             Ok(None) => return Outcome::Incomplete,
             Err(e) => return Outcome::Answer(e.reject().status()),

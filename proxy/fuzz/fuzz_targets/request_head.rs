@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use proxy::http::write::{HeaderFilter, UpstreamRequest, write_upstream_request};
-use proxy::http::{BodyFraming, HeadError, MAX_HEADERS, Method, RequestParser, parse_request};
+use proxy::http::{
+    BodyFraming, HeadError, HeaderSlots, MAX_HEADERS, Method, RequestParser, parse_request,
+};
 use proxy::router::{QueryFilter, RouteMatch, Router, UrlTemplate};
 
 const MAX: usize = 4096;
@@ -38,18 +40,25 @@ fuzz_target!(|data: &[u8]| {
     let Some((&cut, raw)) = data.split_first() else {
         return;
     };
-    let whole = parse_request(raw, MAX);
+    let (mut s1, mut s2, mut s3, mut s4, mut s5) = (
+        HeaderSlots::new(),
+        HeaderSlots::new(),
+        HeaderSlots::new(),
+        HeaderSlots::new(),
+        HeaderSlots::new(),
+    );
+    let whole = parse_request(raw, MAX, &mut s1);
     let stateless = whole.clone().map(|h| h.map(|h| h.head_len()));
 
     // The incremental parser gives the same answer however the bytes were split.
     let cut = usize::from(cut).min(raw.len());
     let mut parser = RequestParser::new(MAX);
-    let split = match parser.parse(&raw[..cut]) {
-        Ok(None) => parser.parse(raw).map(|h| h.map(|h| h.head_len())),
+    let split = match parser.parse(&raw[..cut], &mut s2) {
+        Ok(None) => parser.parse(raw, &mut s3).map(|h| h.map(|h| h.head_len())),
         other => other.map(|h| h.map(|h| h.head_len())),
     };
     let gated = RequestParser::new(MAX)
-        .parse(raw)
+        .parse(raw, &mut s4)
         .map(|h| h.map(|h| h.head_len()));
     assert_eq!(split, gated);
     // It agrees with the stateless parser, except that it waits for a blank line before
@@ -97,7 +106,7 @@ fuzz_target!(|data: &[u8]| {
     if head.headers().len() + 4 > MAX_HEADERS {
         return;
     }
-    let back = parse_request(&out, usize::MAX)
+    let back = parse_request(&out, usize::MAX, &mut s5)
         .expect("the upstream head must be valid")
         .expect("the upstream head must be complete");
     assert_eq!(back.head_len(), out.len());

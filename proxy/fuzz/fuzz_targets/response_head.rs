@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use proxy::http::write::{client_framing, write_response_head};
-use proxy::http::{MAX_HEADERS, Version, parse_response};
+use proxy::http::{HeaderSlots, MAX_HEADERS, Version, parse_response};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, raw)) = data.split_first() else {
@@ -16,7 +16,8 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Version::Http11
     };
-    let Ok(Some(head)) = parse_response(raw, request_was_head, 4096) else {
+    let (mut s1, mut s2) = (HeaderSlots::new(), HeaderSlots::new());
+    let Ok(Some(head)) = parse_response(raw, request_was_head, 4096, &mut s1) else {
         return;
     };
     assert!(head.head_len() <= raw.len());
@@ -28,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     if head.headers().len() + 2 > MAX_HEADERS {
         return;
     }
-    let back = parse_response(&out, request_was_head, usize::MAX)
+    let back = parse_response(&out, request_was_head, usize::MAX, &mut s2)
         .expect("the client head must be valid")
         .expect("the client head must be complete");
     assert_eq!(back.status(), head.status());

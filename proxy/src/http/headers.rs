@@ -1,12 +1,14 @@
 //! Header fields borrowed from a parsed head, list-value helpers, and the hop-by-hop rule.
 //!
-//! Nothing here allocates: a [`Headers`] is a fixed array of `httparse` fields borrowing the
+//! Nothing here allocates: a [`Headers`] is a slice of `httparse` fields in caller-provided
+//! [`HeaderSlots`], borrowing the
 //! read buffer, and token lists are walked in place.
 
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
+use std::mem::MaybeUninit;
 
 /// One header field: `name` as sent (case preserved), `value` with surrounding whitespace
 /// removed. Both borrow the read buffer.
@@ -15,42 +17,60 @@ pub use httparse::Header;
 /// The most header fields a head may carry. More: a request gets 431, a response is a 502.
 pub const MAX_HEADERS: usize = 96;
 
-/// The header fields of one parsed head, in order, borrowing the buffer they were parsed from.
-///
-/// A fixed array (no allocation); about 3 KiB, so keep it on the stack or in the connection's
-/// task, not in a collection.
-#[derive(Clone)]
+/// Room for the fields of one head: [`MAX_HEADERS`] slots, uninitialised (free to make), that a
+/// parse fills from the start. The caller keeps it beside the buffer for as long as the parsed
+/// head lives: the head borrows both, so nothing the size of the array is ever moved.
+pub struct HeaderSlots<'buf>(pub(crate) [MaybeUninit<Header<'buf>>; MAX_HEADERS]);
+
+impl HeaderSlots<'_> {
+    /// Empty slots.
+    pub fn new() -> Self {
+        HeaderSlots([const { MaybeUninit::uninit() }; MAX_HEADERS])
+    }
+}
+
+impl fmt::Debug for HeaderSlots<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeaderSlots").finish_non_exhaustive()
+    }
+}
+
+impl Default for HeaderSlots<'_> {
+    fn default() -> Self {
+        HeaderSlots::new()
+    }
+}
+
+/// The header fields of one parsed head, in order, borrowing the buffer they were parsed from
+/// (and the [`HeaderSlots`] they were parsed into). Two words: copy it freely.
+#[derive(Clone, Copy)]
 pub struct Headers<'buf> {
-    pub(crate) fields: [Header<'buf>; MAX_HEADERS],
-    pub(crate) len: usize,
+    fields: &'buf [Header<'buf>],
 }
 
 impl<'buf> Headers<'buf> {
-    pub(crate) fn empty() -> Self {
-        Headers {
-            fields: [httparse::EMPTY_HEADER; MAX_HEADERS],
-            len: 0,
-        }
+    pub(crate) fn new(fields: &'buf [Header<'buf>]) -> Self {
+        Headers { fields }
     }
 
     /// The fields, in the order they were received.
-    pub fn as_slice(&self) -> &[Header<'buf>] {
-        self.fields.get(..self.len).unwrap_or(&[])
+    pub fn as_slice(&self) -> &'buf [Header<'buf>] {
+        self.fields
     }
 
     /// Iterates the fields in order.
-    pub fn iter(&self) -> std::slice::Iter<'_, Header<'buf>> {
-        self.as_slice().iter()
+    pub fn iter(&self) -> std::slice::Iter<'buf, Header<'buf>> {
+        self.fields.iter()
     }
 
     /// How many fields there are.
     pub fn len(&self) -> usize {
-        self.len
+        self.fields.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.fields.is_empty()
     }
 
     /// The value of the first field named `name` (ASCII case-insensitive).
@@ -150,4 +170,10 @@ pub fn is_valid_name(name: &[u8]) -> bool {
 /// An RFC 9110 `tchar`.
 pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Slots that live as long as the test needs (leaked: a few KiB a call, tests only).
+#[cfg(test)]
+pub(crate) fn leaked_slots<'b>() -> &'b mut HeaderSlots<'b> {
+    Box::leak(Box::new(HeaderSlots::new()))
 }

@@ -35,7 +35,7 @@ pub mod write;
 
 pub use body::{BodyDecoder, BodyError, BodyFraming, ResponseFraming, Step};
 pub use chunked::{ChunkedDecoder, ChunkedError};
-pub use headers::{Header, Headers, MAX_HEADERS, is_hop_by_hop_name};
+pub use headers::{Header, HeaderSlots, Headers, MAX_HEADERS, is_hop_by_hop_name};
 pub use method::{Method, Version};
 pub use request::{HeadError, RequestHead, RequestParser, parse_request};
 pub use response::{ResponseError, ResponseHead, ResponseParser, parse_response};

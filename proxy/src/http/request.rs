@@ -31,7 +31,7 @@
 mod tests;
 
 use super::body::BodyFraming;
-use super::headers::{Header, Headers, list_elements, trim_ows};
+use super::headers::{Header, HeaderSlots, Headers, list_elements, trim_ows};
 use super::method::{Method, Version};
 use super::num::parse_decimal;
 use super::scan::HeadScanner;
@@ -201,7 +201,11 @@ impl RequestParser {
     /// read more and call again with the grown buffer (its start unchanged; else call
     /// [`RequestParser::reset`]). After `Ok(Some(_))` or `Err(_)` the parser is ready for the
     /// next head, which starts after the current request's body.
-    pub fn parse<'buf>(&mut self, buf: &'buf [u8]) -> Result<Option<RequestHead<'buf>>, HeadError> {
+    pub fn parse<'buf>(
+        &mut self,
+        buf: &'buf [u8],
+        slots: &'buf mut HeaderSlots<'buf>,
+    ) -> Result<Option<RequestHead<'buf>>, HeadError> {
         if !self.scanner.find_end(buf) {
             if buf.len() >= self.max_header_bytes {
                 self.scanner.reset();
@@ -209,7 +213,7 @@ impl RequestParser {
             }
             return Ok(None);
         }
-        let parsed = parse_request(buf, self.max_header_bytes);
+        let parsed = parse_request(buf, self.max_header_bytes, slots);
         if !matches!(parsed, Ok(None)) {
             self.scanner.reset();
         }
@@ -222,24 +226,23 @@ impl RequestParser {
     }
 }
 
-/// Parses one request head from the start of `buf`.
+/// Parses one request head from the start of `buf`, its fields into `slots`.
 ///
 /// `Ok(None)`: the head is incomplete (and shorter than `max_header_bytes`). `Ok(Some(head))`:
 /// the head took `head.head_len()` bytes. Stateless: prefer [`RequestParser`] on a socket.
-pub fn parse_request(
-    buf: &[u8],
+pub fn parse_request<'buf>(
+    buf: &'buf [u8],
     max_header_bytes: usize,
-) -> Result<Option<RequestHead<'_>>, HeadError> {
-    let mut headers = Headers::empty();
-    let (head_len, method_str, target_str, minor, count) = {
-        let mut req = httparse::Request::new(&mut headers.fields);
-        match req.parse(buf) {
+    slots: &'buf mut HeaderSlots<'buf>,
+) -> Result<Option<RequestHead<'buf>>, HeadError> {
+    let mut req = httparse::Request::new(&mut []);
+    let (head_len, method_str, target_str, minor) =
+        match req.parse_with_uninit_headers(buf, &mut slots.0) {
             Ok(httparse::Status::Complete(n)) => (
                 n,
                 req.method.unwrap_or(""),
                 req.path.unwrap_or(""),
                 req.version.unwrap_or(1),
-                req.headers.len(),
             ),
             Ok(httparse::Status::Partial) => {
                 return if buf.len() >= max_header_bytes {
@@ -249,9 +252,8 @@ pub fn parse_request(
                 };
             }
             Err(e) => return Err(map_parse_error(e, buf)),
-        }
-    };
-    headers.len = count;
+        };
+    let headers = Headers::new(req.headers);
     if head_len > max_header_bytes {
         return Err(HeadError::HeaderTooLarge);
     }

@@ -12,7 +12,7 @@
 mod tests;
 
 use super::body::ResponseFraming;
-use super::headers::{Header, Headers, list_elements};
+use super::headers::{Header, HeaderSlots, Headers, list_elements};
 use super::method::Version;
 use super::num::parse_decimal;
 use super::request::check_transfer_encoding;
@@ -143,6 +143,7 @@ impl ResponseParser {
         &mut self,
         buf: &'buf [u8],
         request_was_head: bool,
+        slots: &'buf mut HeaderSlots<'buf>,
     ) -> Result<Option<ResponseHead<'buf>>, ResponseError> {
         if !self.scanner.find_end(buf) {
             if buf.len() >= self.max_head_bytes {
@@ -151,7 +152,7 @@ impl ResponseParser {
             }
             return Ok(None);
         }
-        let parsed = parse_response(buf, request_was_head, self.max_head_bytes);
+        let parsed = parse_response(buf, request_was_head, self.max_head_bytes, slots);
         if !matches!(parsed, Ok(None)) {
             self.scanner.reset();
         }
@@ -164,35 +165,35 @@ impl ResponseParser {
     }
 }
 
-/// Parses one response head from the start of `buf`. `Ok(None)`: incomplete.
-pub fn parse_response(
-    buf: &[u8],
+/// Parses one response head from the start of `buf`, its fields into `slots`. `Ok(None)`:
+/// incomplete.
+pub fn parse_response<'buf>(
+    buf: &'buf [u8],
     request_was_head: bool,
     max_head_bytes: usize,
-) -> Result<Option<ResponseHead<'_>>, ResponseError> {
-    let mut headers = Headers::empty();
-    let (head_len, minor, status, reason, count) = {
-        let mut res = httparse::Response::new(&mut headers.fields);
-        match res.parse(buf) {
-            Ok(httparse::Status::Complete(n)) => (
-                n,
-                res.version.unwrap_or(1),
-                res.code.unwrap_or(0),
-                res.reason.unwrap_or(""),
-                res.headers.len(),
-            ),
-            Ok(httparse::Status::Partial) => {
-                return if buf.len() >= max_head_bytes {
-                    Err(ResponseError::TooLarge)
-                } else {
-                    Ok(None)
-                };
-            }
-            Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::TooLarge),
-            Err(e) => return Err(ResponseError::Malformed(e)),
+    slots: &'buf mut HeaderSlots<'buf>,
+) -> Result<Option<ResponseHead<'buf>>, ResponseError> {
+    let mut res = httparse::Response::new(&mut []);
+    let (head_len, minor, status, reason) = match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, &mut slots.0)
+    {
+        Ok(httparse::Status::Complete(n)) => (
+            n,
+            res.version.unwrap_or(1),
+            res.code.unwrap_or(0),
+            res.reason.unwrap_or(""),
+        ),
+        Ok(httparse::Status::Partial) => {
+            return if buf.len() >= max_head_bytes {
+                Err(ResponseError::TooLarge)
+            } else {
+                Ok(None)
+            };
         }
+        Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::TooLarge),
+        Err(e) => return Err(ResponseError::Malformed(e)),
     };
-    headers.len = count;
+    let headers = Headers::new(res.headers);
     if head_len > max_head_bytes {
         return Err(ResponseError::TooLarge);
     }

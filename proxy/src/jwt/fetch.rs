@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::keys::MAX_JWKS_BYTES;
 use crate::config::{JwkUrl, Scheme};
-use crate::http::{BodyDecoder, parse_response};
+use crate::http::{BodyDecoder, HeaderSlots, parse_response};
 
 #[cfg(test)]
 mod tests;
@@ -155,7 +155,8 @@ fn remaining(deadline: Instant, timeout: Duration) -> Result<Duration, FetchErro
 
 /// The body of a complete `200` response in `raw` (head, then the body to the end).
 pub fn body(raw: &[u8]) -> Result<Vec<u8>, FetchError> {
-    let head = parse_response(raw, false, MAX_HEAD)
+    let mut slots = HeaderSlots::new();
+    let head = parse_response(raw, false, MAX_HEAD, &mut slots)
         .map_err(|_| FetchError::Malformed("bad response head"))?
         .ok_or(FetchError::Malformed("incomplete response head"))?;
     if head.status() != 200 {

@@ -15,7 +15,7 @@ use admin::revoke::{ApiError, Reply, Route, Service};
 use glommio::net::TcpStream;
 
 use crate::http::write::CONTINUE_100;
-use crate::http::{BodyDecoder, BodyFraming, RequestParser};
+use crate::http::{BodyDecoder, BodyFraming, HeaderSlots, RequestParser};
 use crate::server::io::{Read, read_by, write_all_within};
 
 /// Waiting for the next request on a kept-alive connection.
@@ -260,7 +260,8 @@ impl Conn {
         loop {
             if self.filled > 0 {
                 deadline = deadline.min(Instant::now() + HEAD_TIMEOUT);
-                match self.parser.parse(&self.buf[..self.filled]) {
+                let mut slots = HeaderSlots::new();
+                match self.parser.parse(&self.buf[..self.filled], &mut slots) {
                     Ok(Some(head)) => {
                         self.start = head.head_len();
                         return Some(Head {

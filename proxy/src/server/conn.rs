@@ -19,7 +19,8 @@ use crate::http::write::{
     write_upstream_request,
 };
 use crate::http::{
-    BodyDecoder, BodyFraming, Method, RequestParser, ResponseFraming, ResponseParser, Version,
+    BodyDecoder, BodyFraming, HeaderSlots, Method, RequestParser, ResponseFraming, ResponseParser,
+    Version,
 };
 use crate::jwt::Propagated;
 use crate::reject::{BadRequestReason, Reject};
@@ -245,7 +246,8 @@ impl<'c> Conn<'c> {
     /// everything borrowed from the buffer is used here and dropped.
     fn plan(&mut self) -> Result<Option<Plan>, Reject> {
         let core = self.core;
-        let head = match self.parser.parse(&self.buf[..self.filled]) {
+        let mut slots = HeaderSlots::new();
+        let head = match self.parser.parse(&self.buf[..self.filled], &mut slots) {
             Ok(Some(head)) => head,
             Ok(None) => return Ok(None),
             Err(e) => return Err(e.reject()),
@@ -509,9 +511,10 @@ impl<'c> Conn<'c> {
         self.response_parser.reset();
         let mut filled = 0;
         let (status, framing, upstream_keep, mut pos) = loop {
+            let mut slots = HeaderSlots::new();
             match self
                 .response_parser
-                .parse(&self.ubuf[..filled], plan.is_head)
+                .parse(&self.ubuf[..filled], plan.is_head, &mut slots)
             {
                 Ok(Some(head)) if head.is_informational() => {
                     // 1xx: not for the client (we answered 100-continue ourselves); drop it.

@@ -116,7 +116,10 @@ fn zeros_after_the_records_of_an_earlier_segment_are_its_end_not_damage() {
     }
     assert_eq!(r.report.truncated, 0);
     assert!(!r.report.corrupt_ignored);
-    assert_eq!(std::fs::metadata(&first).expect("stat").len() as usize, records);
+    assert_eq!(
+        std::fs::metadata(&first).expect("stat").len() as usize,
+        records
+    );
 }
 
 #[test]

@@ -2,7 +2,9 @@ use super::*;
 use crate::http::parse_request;
 
 fn with_head<R>(raw: &[u8], f: impl FnOnce(&Headers<'_>) -> R) -> R {
-    let head = parse_request(raw, 64 * 1024).unwrap().unwrap();
+    let head = parse_request(raw, 64 * 1024, crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     f(head.headers())
 }
 

@@ -6,7 +6,7 @@ use crate::http::MAX_HEADERS;
 const MAX: usize = 64 * 1024;
 
 fn parse(raw: &[u8]) -> Result<Option<RequestHead<'_>>, HeadError> {
-    parse_request(raw, MAX)
+    parse_request(raw, MAX, crate::http::headers::leaked_slots())
 }
 
 fn head(raw: &[u8]) -> RequestHead<'_> {
@@ -186,16 +186,24 @@ fn incomplete_heads_ask_for_more() {
 #[test]
 fn head_over_the_limit_is_431() {
     let raw = b"GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789\r\n\r\n";
-    assert!(parse_request(raw, raw.len()).unwrap().is_some());
+    assert!(
+        parse_request(raw, raw.len(), crate::http::headers::leaked_slots())
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(
-        parse_request(raw, raw.len() - 1).unwrap_err(),
+        parse_request(raw, raw.len() - 1, crate::http::headers::leaked_slots()).unwrap_err(),
         HeadError::HeaderTooLarge
     );
     // Incomplete and already at the limit: can only get larger.
     let partial = &raw[..20];
-    assert!(parse_request(partial, 21).unwrap().is_none());
+    assert!(
+        parse_request(partial, 21, crate::http::headers::leaked_slots())
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
-        parse_request(partial, 20).unwrap_err(),
+        parse_request(partial, 20, crate::http::headers::leaked_slots()).unwrap_err(),
         HeadError::HeaderTooLarge
     );
 }
@@ -309,7 +317,8 @@ fn malformed_content_length_is_400() {
 fn transfer_encoding_must_be_exactly_chunked() {
     let te = |value: &str| {
         let raw = format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {value}\r\n\r\n");
-        parse_request(raw.as_bytes(), MAX).map(|h| h.map(|h| h.framing()))
+        parse_request(raw.as_bytes(), MAX, crate::http::headers::leaked_slots())
+            .map(|h| h.map(|h| h.framing()))
     };
     assert_eq!(te("chunked"), Ok(Some(BodyFraming::Chunked)));
     assert_eq!(te("Chunked"), Ok(Some(BodyFraming::Chunked)));
@@ -558,25 +567,47 @@ fn request_parser_handles_byte_by_byte_arrival() {
     let end = raw.len() - 4;
     let mut p = RequestParser::new(MAX);
     for n in 0..end {
-        assert!(matches!(p.parse(&raw[..n]), Ok(None)), "at {n}");
+        assert!(
+            matches!(
+                p.parse(&raw[..n], crate::http::headers::leaked_slots()),
+                Ok(None)
+            ),
+            "at {n}"
+        );
     }
-    let h = p.parse(&raw[..end]).unwrap().unwrap();
+    let h = p
+        .parse(&raw[..end], crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     assert_eq!(h.head_len(), end);
     // Ready for the next head.
     assert!(
-        p.parse(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-            .unwrap()
-            .is_some()
+        p.parse(
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            crate::http::headers::leaked_slots()
+        )
+        .unwrap()
+        .is_some()
     );
 }
 
 #[test]
 fn request_parser_enforces_the_limit_without_a_terminator() {
     let mut p = RequestParser::new(32);
-    assert!(p.parse(b"GET / HTTP/1.1\r\nX: aaaaaaaa").unwrap().is_none());
+    assert!(
+        p.parse(
+            b"GET / HTTP/1.1\r\nX: aaaaaaaa",
+            crate::http::headers::leaked_slots()
+        )
+        .unwrap()
+        .is_none()
+    );
     assert_eq!(
-        p.parse(b"GET / HTTP/1.1\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
-            .unwrap_err(),
+        p.parse(
+            b"GET / HTTP/1.1\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            crate::http::headers::leaked_slots()
+        )
+        .unwrap_err(),
         HeadError::HeaderTooLarge
     );
 }
@@ -585,13 +616,19 @@ fn request_parser_enforces_the_limit_without_a_terminator() {
 fn request_parser_reports_errors_and_recovers() {
     let mut p = RequestParser::new(MAX);
     assert!(
-        p.parse(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
-            .is_err()
+        p.parse(
+            b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            crate::http::headers::leaked_slots()
+        )
+        .is_err()
     );
     assert!(
-        p.parse(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-            .unwrap()
-            .is_some()
+        p.parse(
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            crate::http::headers::leaked_slots()
+        )
+        .unwrap()
+        .is_some()
     );
     p.reset();
 }
@@ -600,10 +637,16 @@ fn request_parser_reports_errors_and_recovers() {
 fn request_parser_pipelining() {
     let raw = b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n";
     let mut p = RequestParser::new(MAX);
-    let first = p.parse(raw).unwrap().unwrap();
+    let first = p
+        .parse(raw, crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     assert_eq!(first.path(), b"/1");
     let rest = &raw[first.head_len()..];
-    let second = p.parse(rest).unwrap().unwrap();
+    let second = p
+        .parse(rest, crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     assert_eq!(second.path(), b"/2");
     assert_eq!(second.head_len(), rest.len());
 }
@@ -612,7 +655,7 @@ fn request_parser_pipelining() {
 fn empty_input_is_incomplete() {
     assert!(matches!(parse(b""), Ok(None)));
     assert!(matches!(
-        RequestParser::new(0).parse(b""),
+        RequestParser::new(0).parse(b"", crate::http::headers::leaked_slots()),
         Err(HeadError::HeaderTooLarge)
     ));
 }
@@ -631,7 +674,7 @@ fn parse_with_cuts(raw: &[u8], cuts: &[usize], max: usize) -> Result<Option<usiz
     ends.sort_unstable();
     ends.push(raw.len());
     for end in ends {
-        match p.parse(&raw[..end]) {
+        match p.parse(&raw[..end], crate::http::headers::leaked_slots()) {
             Ok(None) => {}
             Ok(Some(h)) => return Ok(Some(h.head_len())),
             Err(e) => return Err(e),
@@ -715,7 +758,7 @@ proptest! {
         let raw = mutate(VALID[base], &ops);
         let r = parse(&raw);
         check_invariants(&raw, &r);
-        let r = parse_request(&raw, 40);
+        let r = parse_request(&raw, 40, crate::http::headers::leaked_slots());
         if let Ok(Some(h)) = &r {
             prop_assert!(h.head_len() <= 40);
         }
@@ -752,9 +795,13 @@ fn regression_a_lone_tab_waits_for_a_blank_line() {
         HeadError::BadRequest(BadRequestReason::MalformedRequestLine)
     );
     let mut p = RequestParser::new(MAX);
-    assert!(matches!(p.parse(b"\t"), Ok(None)));
+    assert!(matches!(
+        p.parse(b"\t", crate::http::headers::leaked_slots()),
+        Ok(None)
+    ));
     assert_eq!(
-        p.parse(b"\t\r\n\r\n").unwrap_err(),
+        p.parse(b"\t\r\n\r\n", crate::http::headers::leaked_slots())
+            .unwrap_err(),
         HeadError::BadRequest(BadRequestReason::MalformedRequestLine)
     );
 }

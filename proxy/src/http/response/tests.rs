@@ -5,7 +5,7 @@ use super::*;
 const MAX: usize = DEFAULT_MAX_RESPONSE_HEAD;
 
 fn parse(raw: &[u8], head: bool) -> Result<Option<ResponseHead<'_>>, ResponseError> {
-    parse_response(raw, head, MAX)
+    parse_response(raw, head, MAX, crate::http::headers::leaked_slots())
 }
 
 fn res(raw: &[u8]) -> ResponseHead<'_> {
@@ -193,13 +193,23 @@ fn lenient_on_bare_lf_and_empty_reason() {
 #[test]
 fn size_limits() {
     let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-    assert!(parse_response(raw, false, raw.len()).unwrap().is_some());
+    assert!(
+        parse_response(raw, false, raw.len(), crate::http::headers::leaked_slots())
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(
-        parse_response(raw, false, raw.len() - 1).unwrap_err(),
+        parse_response(
+            raw,
+            false,
+            raw.len() - 1,
+            crate::http::headers::leaked_slots()
+        )
+        .unwrap_err(),
         ResponseError::TooLarge
     );
     assert_eq!(
-        parse_response(&raw[..10], false, 10).unwrap_err(),
+        parse_response(&raw[..10], false, 10, crate::http::headers::leaked_slots()).unwrap_err(),
         ResponseError::TooLarge
     );
     let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
@@ -215,17 +225,34 @@ fn response_parser_incremental_and_reusable() {
     let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
     let mut p = ResponseParser::new(MAX);
     for n in 0..25 {
-        assert!(p.parse(&raw[..n], false).unwrap().is_none(), "at {n}");
+        assert!(
+            p.parse(&raw[..n], false, crate::http::headers::leaked_slots())
+                .unwrap()
+                .is_none(),
+            "at {n}"
+        );
     }
-    let first = p.parse(raw, false).unwrap().unwrap();
+    let first = p
+        .parse(raw, false, crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     assert!(first.is_informational());
     let rest = &raw[first.head_len()..];
-    let second = p.parse(rest, false).unwrap().unwrap();
+    let second = p
+        .parse(rest, false, crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     assert_eq!(second.status(), 200);
     assert_eq!(&rest[second.head_len()..], b"hi");
     let mut small = ResponseParser::new(8);
     assert_eq!(
-        small.parse(b"HTTP/1.1 200 OK", false).unwrap_err(),
+        small
+            .parse(
+                b"HTTP/1.1 200 OK",
+                false,
+                crate::http::headers::leaked_slots()
+            )
+            .unwrap_err(),
         ResponseError::TooLarge
     );
     small.reset();
@@ -250,7 +277,7 @@ proptest! {
         let at = at % raw.len();
         raw[at] = byte;
         let _ = parse(&raw, head);
-        let _ = ResponseParser::new(32).parse(&raw, head);
+        let _ = ResponseParser::new(32).parse(&raw, head, crate::http::headers::leaked_slots());
     }
 }
 

@@ -13,7 +13,9 @@ fn upstream(
     extra: &[(&[u8], &[u8])],
     f: impl FnOnce(&mut UpstreamRequest<'_>),
 ) -> String {
-    let head = parse_request(raw, 64 * 1024).unwrap().unwrap();
+    let head = parse_request(raw, 64 * 1024, crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     let mut req = UpstreamRequest {
         method: head.method_bytes(),
         path_and_query: b"/backend/path?x=1",
@@ -30,7 +32,13 @@ fn upstream(
     write_upstream_request(&mut out, &req);
     let text = s(&out).strip_prefix("leftover|").unwrap().to_owned();
     // Whatever it wrote must parse back as a valid request head.
-    let back = parse_request(text.as_bytes(), 64 * 1024).unwrap().unwrap();
+    let back = parse_request(
+        text.as_bytes(),
+        64 * 1024,
+        crate::http::headers::leaked_slots(),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(back.head_len(), text.len());
     text
 }
@@ -157,7 +165,9 @@ fn ip_text() {
 }
 
 fn response(raw: &[u8], head: bool, client: Version, keep: bool) -> (String, bool) {
-    let r = parse_response(raw, head, 64 * 1024).unwrap().unwrap();
+    let r = parse_response(raw, head, 64 * 1024, crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     let framing = client_framing(r.framing(), client);
     let mut out = Vec::new();
     let kept = write_response_head(&mut out, &r, framing, client, keep);
@@ -282,7 +292,9 @@ fn client_framing_table() {
 #[test]
 fn writers_reuse_the_buffer_without_reallocating() {
     let raw = b"GET / HTTP/1.1\r\nHost: gw\r\nAccept: */*\r\n\r\n";
-    let head = parse_request(raw, 1024).unwrap().unwrap();
+    let head = parse_request(raw, 1024, crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     let filter = HeaderFilter::All;
     let req = UpstreamRequest {
         method: b"GET",
@@ -314,7 +326,9 @@ fn regression_a_full_head_is_written_with_the_fields_the_gateway_adds() {
         raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
     }
     raw.extend_from_slice(b"\r\n");
-    let head = parse_request(&raw, 64 * 1024).unwrap().unwrap();
+    let head = parse_request(&raw, 64 * 1024, crate::http::headers::leaked_slots())
+        .unwrap()
+        .unwrap();
     let filter = HeaderFilter::All;
     let extra: &[(&[u8], &[u8])] = &[(b"X-User", b"u")];
     let mut out = Vec::new();

@@ -92,9 +92,13 @@ fn fixture() -> Fixture {
 /// The guard's answer for `GET path` with `headers`, and the headers it would add.
 fn run(f: &Fixture, path: &str, headers: &str) -> Result<Vec<(String, String)>, Reject> {
     let raw = format!("GET {path} HTTP/1.1\r\nHost: gw\r\n{headers}\r\n");
-    let head = parse_request(raw.as_bytes(), 1 << 20)
-        .expect("valid")
-        .expect("complete");
+    let head = parse_request(
+        raw.as_bytes(),
+        1 << 20,
+        crate::http::headers::leaked_slots(),
+    )
+    .expect("valid")
+    .expect("complete");
     let index = usize::from(path == "/private");
     let route = &f.routes.routes[index];
     let mut values = Propagated::default();
@@ -181,9 +185,13 @@ fn a_closed_guard_fails_closed() {
     let f = fixture();
     let closed = Guard::closed();
     let raw = format!("GET /private HTTP/1.1\r\nHost: gw\r\n{}\r\n", bearer("{}"));
-    let head = parse_request(raw.as_bytes(), 1 << 20)
-        .expect("valid")
-        .expect("complete");
+    let head = parse_request(
+        raw.as_bytes(),
+        1 << 20,
+        crate::http::headers::leaked_slots(),
+    )
+    .expect("valid")
+    .expect("complete");
     let mut values = Propagated::default();
     assert_eq!(
         check(&closed, 1, &f.routes.routes[1], &head, NOW, &mut values).map(|_| ()),
