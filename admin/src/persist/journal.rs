@@ -355,11 +355,14 @@ async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
                 _ if inner.failed.is_some() => return Poll::Ready(None),
                 Some(Chunk::Records { bytes, .. }) => {
                     let len = bytes.len() as u64;
+                    // Not while a snapshot's switch is queued: the spare made after the
+                    // snapshot took its own would put records from before it after it.
                     moving = pos + len > file.preallocated()
                         && inner
                             .spare
                             .as_ref()
-                            .is_some_and(|s| s.file.preallocated() >= len);
+                            .is_some_and(|s| s.file.preallocated() >= len)
+                        && !inner.chunks.iter().any(|c| matches!(c, Chunk::Switch(_)));
                     let limit = if moving { 1 } else { SYNCS_IN_FLIGHT };
                     inner.syncing < limit
                 }
