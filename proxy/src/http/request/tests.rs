@@ -186,24 +186,20 @@ fn incomplete_heads_ask_for_more() {
 #[test]
 fn head_over_the_limit_is_431() {
     let raw = b"GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789\r\n\r\n";
-    assert!(
-        parse_request(raw, raw.len(), crate::http::headers::leaked_slots())
-            .unwrap()
-            .is_some()
-    );
+    let mut slots = HeaderSlots::new();
+    assert!(parse_request(raw, raw.len(), &mut slots).unwrap().is_some());
+    let mut slots = HeaderSlots::new();
     assert_eq!(
-        parse_request(raw, raw.len() - 1, crate::http::headers::leaked_slots()).unwrap_err(),
+        parse_request(raw, raw.len() - 1, &mut slots).unwrap_err(),
         HeadError::HeaderTooLarge
     );
     // Incomplete and already at the limit: can only get larger.
     let partial = &raw[..20];
-    assert!(
-        parse_request(partial, 21, crate::http::headers::leaked_slots())
-            .unwrap()
-            .is_none()
-    );
+    let mut slots = HeaderSlots::new();
+    assert!(parse_request(partial, 21, &mut slots).unwrap().is_none());
+    let mut slots = HeaderSlots::new();
     assert_eq!(
-        parse_request(partial, 20, crate::http::headers::leaked_slots()).unwrap_err(),
+        parse_request(partial, 20, &mut slots).unwrap_err(),
         HeadError::HeaderTooLarge
     );
 }
@@ -317,8 +313,8 @@ fn malformed_content_length_is_400() {
 fn transfer_encoding_must_be_exactly_chunked() {
     let te = |value: &str| {
         let raw = format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {value}\r\n\r\n");
-        parse_request(raw.as_bytes(), MAX, crate::http::headers::leaked_slots())
-            .map(|h| h.map(|h| h.framing()))
+        let mut slots = HeaderSlots::new();
+        parse_request(raw.as_bytes(), MAX, &mut slots).map(|h| h.map(|h| h.framing()))
     };
     assert_eq!(te("chunked"), Ok(Some(BodyFraming::Chunked)));
     assert_eq!(te("Chunked"), Ok(Some(BodyFraming::Chunked)));
@@ -567,45 +563,35 @@ fn request_parser_handles_byte_by_byte_arrival() {
     let end = raw.len() - 4;
     let mut p = RequestParser::new(MAX);
     for n in 0..end {
-        assert!(
-            matches!(
-                p.parse(&raw[..n], crate::http::headers::leaked_slots()),
-                Ok(None)
-            ),
-            "at {n}"
-        );
+        let mut slots = HeaderSlots::new();
+        assert!(matches!(p.parse(&raw[..n], &mut slots), Ok(None)), "at {n}");
     }
-    let h = p
-        .parse(&raw[..end], crate::http::headers::leaked_slots())
-        .unwrap()
-        .unwrap();
+    let mut slots = HeaderSlots::new();
+    let h = p.parse(&raw[..end], &mut slots).unwrap().unwrap();
     assert_eq!(h.head_len(), end);
     // Ready for the next head.
+    let mut slots = HeaderSlots::new();
     assert!(
-        p.parse(
-            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-            crate::http::headers::leaked_slots()
-        )
-        .unwrap()
-        .is_some()
+        p.parse(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &mut slots)
+            .unwrap()
+            .is_some()
     );
 }
 
 #[test]
 fn request_parser_enforces_the_limit_without_a_terminator() {
     let mut p = RequestParser::new(32);
+    let mut slots = HeaderSlots::new();
     assert!(
-        p.parse(
-            b"GET / HTTP/1.1\r\nX: aaaaaaaa",
-            crate::http::headers::leaked_slots()
-        )
-        .unwrap()
-        .is_none()
+        p.parse(b"GET / HTTP/1.1\r\nX: aaaaaaaa", &mut slots)
+            .unwrap()
+            .is_none()
     );
+    let mut slots = HeaderSlots::new();
     assert_eq!(
         p.parse(
             b"GET / HTTP/1.1\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            crate::http::headers::leaked_slots()
+            &mut slots
         )
         .unwrap_err(),
         HeadError::HeaderTooLarge
@@ -615,20 +601,16 @@ fn request_parser_enforces_the_limit_without_a_terminator() {
 #[test]
 fn request_parser_reports_errors_and_recovers() {
     let mut p = RequestParser::new(MAX);
+    let mut slots = HeaderSlots::new();
     assert!(
-        p.parse(
-            b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-            crate::http::headers::leaked_slots()
-        )
-        .is_err()
+        p.parse(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", &mut slots)
+            .is_err()
     );
+    let mut slots = HeaderSlots::new();
     assert!(
-        p.parse(
-            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-            crate::http::headers::leaked_slots()
-        )
-        .unwrap()
-        .is_some()
+        p.parse(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &mut slots)
+            .unwrap()
+            .is_some()
     );
     p.reset();
 }
@@ -637,16 +619,12 @@ fn request_parser_reports_errors_and_recovers() {
 fn request_parser_pipelining() {
     let raw = b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n";
     let mut p = RequestParser::new(MAX);
-    let first = p
-        .parse(raw, crate::http::headers::leaked_slots())
-        .unwrap()
-        .unwrap();
+    let mut slots = HeaderSlots::new();
+    let first = p.parse(raw, &mut slots).unwrap().unwrap();
     assert_eq!(first.path(), b"/1");
     let rest = &raw[first.head_len()..];
-    let second = p
-        .parse(rest, crate::http::headers::leaked_slots())
-        .unwrap()
-        .unwrap();
+    let mut slots = HeaderSlots::new();
+    let second = p.parse(rest, &mut slots).unwrap().unwrap();
     assert_eq!(second.path(), b"/2");
     assert_eq!(second.head_len(), rest.len());
 }
@@ -654,8 +632,9 @@ fn request_parser_pipelining() {
 #[test]
 fn empty_input_is_incomplete() {
     assert!(matches!(parse(b""), Ok(None)));
+    let mut slots = HeaderSlots::new();
     assert!(matches!(
-        RequestParser::new(0).parse(b"", crate::http::headers::leaked_slots()),
+        RequestParser::new(0).parse(b"", &mut slots),
         Err(HeadError::HeaderTooLarge)
     ));
 }
@@ -674,7 +653,8 @@ fn parse_with_cuts(raw: &[u8], cuts: &[usize], max: usize) -> Result<Option<usiz
     ends.sort_unstable();
     ends.push(raw.len());
     for end in ends {
-        match p.parse(&raw[..end], crate::http::headers::leaked_slots()) {
+        let mut slots = HeaderSlots::new();
+        match p.parse(&raw[..end], &mut slots) {
             Ok(None) => {}
             Ok(Some(h)) => return Ok(Some(h.head_len())),
             Err(e) => return Err(e),
@@ -758,7 +738,8 @@ proptest! {
         let raw = mutate(VALID[base], &ops);
         let r = parse(&raw);
         check_invariants(&raw, &r);
-        let r = parse_request(&raw, 40, crate::http::headers::leaked_slots());
+        let mut slots = HeaderSlots::new();
+        let r = parse_request(&raw, 40, &mut slots);
         if let Ok(Some(h)) = &r {
             prop_assert!(h.head_len() <= 40);
         }
@@ -795,13 +776,11 @@ fn regression_a_lone_tab_waits_for_a_blank_line() {
         HeadError::BadRequest(BadRequestReason::MalformedRequestLine)
     );
     let mut p = RequestParser::new(MAX);
-    assert!(matches!(
-        p.parse(b"\t", crate::http::headers::leaked_slots()),
-        Ok(None)
-    ));
+    let mut slots = HeaderSlots::new();
+    assert!(matches!(p.parse(b"\t", &mut slots), Ok(None)));
+    let mut slots = HeaderSlots::new();
     assert_eq!(
-        p.parse(b"\t\r\n\r\n", crate::http::headers::leaked_slots())
-            .unwrap_err(),
+        p.parse(b"\t\r\n\r\n", &mut slots).unwrap_err(),
         HeadError::BadRequest(BadRequestReason::MalformedRequestLine)
     );
 }

@@ -193,23 +193,20 @@ fn lenient_on_bare_lf_and_empty_reason() {
 #[test]
 fn size_limits() {
     let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let mut slots = HeaderSlots::new();
     assert!(
-        parse_response(raw, false, raw.len(), crate::http::headers::leaked_slots())
+        parse_response(raw, false, raw.len(), &mut slots)
             .unwrap()
             .is_some()
     );
+    let mut slots = HeaderSlots::new();
     assert_eq!(
-        parse_response(
-            raw,
-            false,
-            raw.len() - 1,
-            crate::http::headers::leaked_slots()
-        )
-        .unwrap_err(),
+        parse_response(raw, false, raw.len() - 1, &mut slots).unwrap_err(),
         ResponseError::TooLarge
     );
+    let mut slots = HeaderSlots::new();
     assert_eq!(
-        parse_response(&raw[..10], false, 10, crate::http::headers::leaked_slots()).unwrap_err(),
+        parse_response(&raw[..10], false, 10, &mut slots).unwrap_err(),
         ResponseError::TooLarge
     );
     let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
@@ -225,33 +222,25 @@ fn response_parser_incremental_and_reusable() {
     let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
     let mut p = ResponseParser::new(MAX);
     for n in 0..25 {
+        let mut slots = HeaderSlots::new();
         assert!(
-            p.parse(&raw[..n], false, crate::http::headers::leaked_slots())
-                .unwrap()
-                .is_none(),
+            p.parse(&raw[..n], false, &mut slots).unwrap().is_none(),
             "at {n}"
         );
     }
-    let first = p
-        .parse(raw, false, crate::http::headers::leaked_slots())
-        .unwrap()
-        .unwrap();
+    let mut slots = HeaderSlots::new();
+    let first = p.parse(raw, false, &mut slots).unwrap().unwrap();
     assert!(first.is_informational());
     let rest = &raw[first.head_len()..];
-    let second = p
-        .parse(rest, false, crate::http::headers::leaked_slots())
-        .unwrap()
-        .unwrap();
+    let mut slots = HeaderSlots::new();
+    let second = p.parse(rest, false, &mut slots).unwrap().unwrap();
     assert_eq!(second.status(), 200);
     assert_eq!(&rest[second.head_len()..], b"hi");
     let mut small = ResponseParser::new(8);
+    let mut slots = HeaderSlots::new();
     assert_eq!(
         small
-            .parse(
-                b"HTTP/1.1 200 OK",
-                false,
-                crate::http::headers::leaked_slots()
-            )
+            .parse(b"HTTP/1.1 200 OK", false, &mut slots)
             .unwrap_err(),
         ResponseError::TooLarge
     );
@@ -277,7 +266,8 @@ proptest! {
         let at = at % raw.len();
         raw[at] = byte;
         let _ = parse(&raw, head);
-        let _ = ResponseParser::new(32).parse(&raw, head, crate::http::headers::leaked_slots());
+        let mut slots = HeaderSlots::new();
+        let _ = ResponseParser::new(32).parse(&raw, head, &mut slots);
     }
 }
 

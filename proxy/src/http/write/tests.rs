@@ -1,7 +1,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::*;
-use crate::http::{parse_request, parse_response};
+use crate::http::{HeaderSlots, parse_request, parse_response};
 
 fn s(v: &[u8]) -> &str {
     std::str::from_utf8(v).unwrap()
@@ -13,9 +13,8 @@ fn upstream(
     extra: &[(&[u8], &[u8])],
     f: impl FnOnce(&mut UpstreamRequest<'_>),
 ) -> String {
-    let head = parse_request(raw, 64 * 1024, crate::http::headers::leaked_slots())
-        .unwrap()
-        .unwrap();
+    let mut slots = HeaderSlots::new();
+    let head = parse_request(raw, 64 * 1024, &mut slots).unwrap().unwrap();
     let mut req = UpstreamRequest {
         method: head.method_bytes(),
         path_and_query: b"/backend/path?x=1",
@@ -32,13 +31,10 @@ fn upstream(
     write_upstream_request(&mut out, &req);
     let text = s(&out).strip_prefix("leftover|").unwrap().to_owned();
     // Whatever it wrote must parse back as a valid request head.
-    let back = parse_request(
-        text.as_bytes(),
-        64 * 1024,
-        crate::http::headers::leaked_slots(),
-    )
-    .unwrap()
-    .unwrap();
+    let mut slots = HeaderSlots::new();
+    let back = parse_request(text.as_bytes(), 64 * 1024, &mut slots)
+        .unwrap()
+        .unwrap();
     assert_eq!(back.head_len(), text.len());
     text
 }
@@ -165,7 +161,8 @@ fn ip_text() {
 }
 
 fn response(raw: &[u8], head: bool, client: Version, keep: bool) -> (String, bool) {
-    let r = parse_response(raw, head, 64 * 1024, crate::http::headers::leaked_slots())
+    let mut slots = HeaderSlots::new();
+    let r = parse_response(raw, head, 64 * 1024, &mut slots)
         .unwrap()
         .unwrap();
     let framing = client_framing(r.framing(), client);
@@ -292,9 +289,8 @@ fn client_framing_table() {
 #[test]
 fn writers_reuse_the_buffer_without_reallocating() {
     let raw = b"GET / HTTP/1.1\r\nHost: gw\r\nAccept: */*\r\n\r\n";
-    let head = parse_request(raw, 1024, crate::http::headers::leaked_slots())
-        .unwrap()
-        .unwrap();
+    let mut slots = HeaderSlots::new();
+    let head = parse_request(raw, 1024, &mut slots).unwrap().unwrap();
     let filter = HeaderFilter::All;
     let req = UpstreamRequest {
         method: b"GET",
@@ -326,9 +322,8 @@ fn regression_a_full_head_is_written_with_the_fields_the_gateway_adds() {
         raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
     }
     raw.extend_from_slice(b"\r\n");
-    let head = parse_request(&raw, 64 * 1024, crate::http::headers::leaked_slots())
-        .unwrap()
-        .unwrap();
+    let mut slots = HeaderSlots::new();
+    let head = parse_request(&raw, 64 * 1024, &mut slots).unwrap().unwrap();
     let filter = HeaderFilter::All;
     let extra: &[(&[u8], &[u8])] = &[(b"X-User", b"u")];
     let mut out = Vec::new();

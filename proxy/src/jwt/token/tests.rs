@@ -1,15 +1,12 @@
 use super::*;
-use crate::http::parse_request;
+use crate::http::{HeaderSlots, parse_request};
 
 fn extract_from(head: &str) -> Result<Vec<u8>, AuthReason> {
     let raw = format!("GET / HTTP/1.1\r\nHost: h\r\n{head}\r\n");
-    let parsed = parse_request(
-        raw.as_bytes(),
-        1 << 16,
-        crate::http::headers::leaked_slots(),
-    )
-    .expect("valid head")
-    .expect("complete head");
+    let mut slots = HeaderSlots::new();
+    let parsed = parse_request(raw.as_bytes(), 1 << 16, &mut slots)
+        .expect("valid head")
+        .expect("complete head");
     extract(&parsed, b"access_token").map(<[u8]>::to_vec)
 }
 

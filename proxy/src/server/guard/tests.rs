@@ -8,7 +8,7 @@ use ring::hmac;
 
 use super::*;
 use crate::config::{Config, MapEnv, Overrides, Role};
-use crate::http::parse_request;
+use crate::http::{HeaderSlots, parse_request};
 use crate::jwt::base64url;
 use crate::server::Routes;
 
@@ -92,13 +92,10 @@ fn fixture() -> Fixture {
 /// The guard's answer for `GET path` with `headers`, and the headers it would add.
 fn run(f: &Fixture, path: &str, headers: &str) -> Result<Vec<(String, String)>, Reject> {
     let raw = format!("GET {path} HTTP/1.1\r\nHost: gw\r\n{headers}\r\n");
-    let head = parse_request(
-        raw.as_bytes(),
-        1 << 20,
-        crate::http::headers::leaked_slots(),
-    )
-    .expect("valid")
-    .expect("complete");
+    let mut slots = HeaderSlots::new();
+    let head = parse_request(raw.as_bytes(), 1 << 20, &mut slots)
+        .expect("valid")
+        .expect("complete");
     let index = usize::from(path == "/private");
     let route = &f.routes.routes[index];
     let mut values = Propagated::default();
@@ -185,13 +182,10 @@ fn a_closed_guard_fails_closed() {
     let f = fixture();
     let closed = Guard::closed();
     let raw = format!("GET /private HTTP/1.1\r\nHost: gw\r\n{}\r\n", bearer("{}"));
-    let head = parse_request(
-        raw.as_bytes(),
-        1 << 20,
-        crate::http::headers::leaked_slots(),
-    )
-    .expect("valid")
-    .expect("complete");
+    let mut slots = HeaderSlots::new();
+    let head = parse_request(raw.as_bytes(), 1 << 20, &mut slots)
+        .expect("valid")
+        .expect("complete");
     let mut values = Propagated::default();
     assert_eq!(
         check(&closed, 1, &f.routes.routes[1], &head, NOW, &mut values).map(|_| ()),
