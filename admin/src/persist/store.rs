@@ -51,8 +51,10 @@ impl Default for Policy {
 /// 50,000 revocations/s with persistence on; made in 20–40 ms of background disk writes.
 pub const SEGMENT_BYTES: u64 = 16 << 20;
 
-/// How long the spare maker waits after a failure before it tries again.
+/// How long the spare maker waits after a failure before it tries again: doubled after each
+/// failure in a row, up to [`SPARE_RETRY_MAX`] (a full disk logs a line a minute, not a second).
 const SPARE_RETRY: Duration = Duration::from_secs(1);
+const SPARE_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// How often the snapshot task looks.
 const SNAPSHOT_TICK: Duration = Duration::from_millis(500);
@@ -114,15 +116,23 @@ impl Store {
     }
 
     /// Keeps one spare segment ready for the journal until shutdown. A failure is logged, told
-    /// to the journal (a snapshot waiting for the spare fails with it) and retried.
+    /// to the journal (a snapshot waiting for the spare fails with it) and retried later.
     async fn make_spares(self: Rc<Self>) {
+        let mut retry = SPARE_RETRY;
         while self.journal.spare_wanted().await && !self.closing.get() {
             match self.make_spare().await {
-                Ok(spare) => self.journal.offer_spare(spare),
+                Ok(spare) => {
+                    self.journal.offer_spare(spare);
+                    retry = SPARE_RETRY;
+                }
                 Err(e) => {
-                    eprintln!("bloomgate: persistence: warning: {e}");
+                    eprintln!(
+                        "bloomgate: persistence: warning: {e}; trying again in {}s",
+                        retry.as_secs()
+                    );
                     self.journal.spare_failed(e.to_string());
-                    glommio::timer::sleep(SPARE_RETRY).await;
+                    glommio::timer::sleep(retry).await;
+                    retry = (retry * 2).min(SPARE_RETRY_MAX);
                 }
             }
         }
