@@ -129,10 +129,11 @@ fn serve(persistence: Option<PathBuf>) {
             event::spawn(Rc::clone(journal).flush_loop());
         }
         loop {
-            let Ok(stream) = listener.accept().await else {
-                continue;
-            };
-            event::spawn(connection(stream, Rc::clone(&state)));
+            match listener.accept().await {
+                Ok(stream) => drop(event::spawn(connection(stream, Rc::clone(&state)))),
+                // Out of descriptors, say: not a busy loop.
+                Err(_) => event::sleep(std::time::Duration::from_millis(10)).await,
+            }
         }
     });
 }
