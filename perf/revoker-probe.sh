@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What moving the Revoke Server onto the `event` loop would give issue 7: `persist-report`
 # (revocations/s with persistence on against off, 64 closed-loop clients) against
-# perf/examples/revoker_probe.rs, the least a revoker does per revocation on one event loop with
+# perf/examples/revoker_probe/, the least a revoker does per revocation on one event loop with
 # group commit through a sync thread, once per way of forming groups (see that file).
 #
 #   perf/revoker-probe.sh [--reps 3] [--seconds 5]
@@ -21,12 +21,12 @@ cargo build --release -q --locked -p perf --example revoker_probe --bin persist-
 TARGET_DIR=$(realpath "${CARGO_TARGET_DIR:-target}")
 DIR=$(mktemp -d /tmp/bloomgate-probe.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
-for variant in "default:" "cohort:PROBE_COHORT=1"; do
+for variant in "handover:PROBE_GROUPS=handover" "cohort:PROBE_GROUPS=cohort" "sync-cohort:PROBE_GROUPS=sync-cohort"; do
   name=${variant%%:*} env=${variant#*:}
   mkdir -p "$DIR/$name"
-  printf '#!/bin/sh\nexec env %s "%s" "$@"\n' "${env:-PROBE=1}" "$TARGET_DIR/release/examples/revoker_probe" > "$DIR/$name/bloomgate"
+  printf '#!/bin/sh\nexec env %s "%s" "$@"\n' "$env" "$TARGET_DIR/release/examples/revoker_probe" > "$DIR/$name/bloomgate"
   chmod +x "$DIR/$name/bloomgate"
-  echo "== probe, groups: $name ${env:+($env)}"
+  echo "== probe, groups: $name ($env)"
   "$TARGET_DIR/release/persist-report" --reps "$REPS" --seconds "$SECONDS_PER_RUN" --startup-keys 0 \
     --bin-dir "$DIR/$name" 2>&1 | grep -v '^{'
 done
