@@ -2,7 +2,7 @@
 # What moving the Revoke Server onto the `event` loop would give issue 7: `persist-report`
 # (revocations/s with persistence on against off, 64 closed-loop clients) against
 # perf/examples/revoker_probe/, the least a revoker does per revocation on one event loop with
-# group commit through a sync thread, once per way of forming groups (see that file).
+# group commit through a sync thread, once per way of forming groups (see its main.rs).
 #
 #   perf/revoker-probe.sh [--reps 3] [--seconds 5]
 #
