@@ -41,6 +41,7 @@
 mod budget;
 mod clock;
 mod executor;
+pub mod memlock;
 pub mod net;
 mod reactor;
 

@@ -24,7 +24,6 @@ pub mod http;
 pub mod json;
 pub mod jwt;
 pub mod keys;
-pub mod memlock;
 pub mod mix;
 pub mod progress;
 pub mod report;

@@ -13,7 +13,6 @@ use crate::client::{self, CoreCtx};
 use crate::http::RequestTemplate;
 use crate::jwt::{Alg, JwtError, Minter};
 use crate::keys::{self, KeyError};
-use crate::memlock::{self, Memlock};
 use crate::mix::Kind;
 use crate::progress::{Live, Printer};
 use crate::report::{CoreStats, Mode, RunInfo, Summary, new_histogram};
@@ -21,6 +20,7 @@ use crate::revoke::{self, RevokeError};
 use crate::schedule::{Budget, Window};
 use crate::target::TargetError;
 use crate::tokens::{self, CorePool};
+use event::memlock::{self, Memlock};
 
 /// Revoked tokens the target is polled with before the run.
 const REVOKE_SAMPLE: usize = 16;
@@ -275,7 +275,7 @@ pub fn run(options: &Options, ui: Ui) -> Result<Summary, RunError> {
         }
     }
 
-    let memlock = memlock::raise();
+    let memlock = memlock::raise(u64::MAX);
     let live = Arc::new(Live::new(cores));
     let shared = Arc::new(Shared {
         addr,

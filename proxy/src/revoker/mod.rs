@@ -24,7 +24,8 @@ use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::Config;
-use crate::runtime::{IO_MEMORY, RuntimeError, memlock, unix_now};
+use crate::runtime::{IO_MEMORY, RuntimeError, unix_now};
+use event::memlock;
 
 /// Connections served at once; more are closed on accept.
 pub const MAX_CONNECTIONS: usize = 1024;

@@ -3,7 +3,6 @@
 //! executor), signals and the drain.
 
 pub mod cores;
-pub mod memlock;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -11,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use event::memlock;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::{Config, ConfigError};

@@ -1,6 +1,7 @@
-//! io_uring needs locked memory for its registered buffers (`RLIMIT_MEMLOCK`). Raise the soft
-//! limit to the hard one at start; as root (`CAP_SYS_RESOURCE`), raise both to what every
-//! executor needs.
+//! io_uring rings and registered buffers are charged to locked memory (`RLIMIT_MEMLOCK`):
+//! glommio's executors always (the admin core, the Revoke Server), this crate's rings on kernels
+//! before 5.12. Raise the soft limit to the hard one at start; as root (`CAP_SYS_RESOURCE`),
+//! raise both to what every ring needs. Shared by the gateway and loadtest.
 
 use rlimit::Resource;
 
@@ -13,9 +14,9 @@ pub struct Memlock {
     pub hard: u64,
 }
 
-/// Raises `RLIMIT_MEMLOCK` to at least `wanted` bytes if the process may, else soft to hard.
-/// Never fails: the limits as they end up are returned, and a ring that cannot be created later
-/// gets an error naming them.
+/// Raises `RLIMIT_MEMLOCK` to at least `wanted` bytes if the process may, else soft to hard
+/// (`u64::MAX`: as high as the process may). Never fails: the limits as they end up are
+/// returned, and a ring that cannot be created later gets an error naming them.
 pub fn raise(wanted: u64) -> Memlock {
     let Ok((soft, hard)) = rlimit::getrlimit(Resource::MEMLOCK) else {
         return Memlock { soft: 0, hard: 0 };
