@@ -19,7 +19,7 @@ use glommio::net::TcpStream;
 use rkyv::util::AlignedVec;
 
 use super::auth;
-use super::client::{ClientError, unexpected};
+use super::client::{ClientError, count_read, take_response, unexpected};
 use super::message::{self, ArchivedResponse, Request};
 use super::reader::{FrameReader, SYNC_PIECE, key_runs};
 
@@ -247,25 +247,9 @@ impl AsyncClient {
             if let Some(len) = self.reader.ready().map_err(|e| protocol(e.to_string()))? {
                 break len;
             }
-            match self.stream.read(self.reader.space()).await {
-                Ok(0) => {
-                    return Err(ClientError::Io {
-                        addr,
-                        source: io::ErrorKind::UnexpectedEof.into(),
-                    });
-                }
-                Ok(n) => self.reader.filled(n),
-                Err(source) => return Err(ClientError::Io { addr, source }),
-            }
+            let read = self.stream.read(self.reader.space()).await;
+            count_read(&mut self.reader, addr, read)?;
         };
-        self.reader
-            .take(len, |response| match response {
-                ArchivedResponse::Error { message, .. } => Err(ClientError::Refused {
-                    addr,
-                    message: message.to_string(),
-                }),
-                other => handle(other),
-            })
-            .map_err(|e| protocol(e.to_string()))?
+        take_response(&mut self.reader, addr, len, handle)
     }
 }

@@ -329,27 +329,53 @@ impl Client {
                 addr,
                 source: io::ErrorKind::NotConnected.into(),
             })?;
-            match stream.read(self.reader.space()) {
-                Ok(0) => {
-                    return Err(ClientError::Io {
-                        addr,
-                        source: io::ErrorKind::UnexpectedEof.into(),
-                    });
-                }
-                Ok(n) => self.reader.filled(n),
-                Err(source) => return Err(ClientError::Io { addr, source }),
-            }
+            let read = stream.read(self.reader.space());
+            count_read(&mut self.reader, addr, read)?;
         };
-        self.reader
-            .take(len, |response| match response {
-                ArchivedResponse::Error { message, .. } => Err(ClientError::Refused {
-                    addr,
-                    message: message.to_string(),
-                }),
-                other => handle(other),
-            })
-            .map_err(|e| protocol(e.to_string()))?
+        take_response(&mut self.reader, addr, len, handle)
     }
+}
+
+/// Counts a read into `reader`'s space; the end of the stream or a failed read is an error.
+/// (The blocking and the glommio client share their response handling from here.)
+pub(crate) fn count_read(
+    reader: &mut FrameReader,
+    addr: SocketAddr,
+    read: io::Result<usize>,
+) -> Result<(), ClientError> {
+    match read {
+        Ok(0) => Err(ClientError::Io {
+            addr,
+            source: io::ErrorKind::UnexpectedEof.into(),
+        }),
+        Ok(n) => {
+            reader.filled(n);
+            Ok(())
+        }
+        Err(source) => Err(ClientError::Io { addr, source }),
+    }
+}
+
+/// Hands the response frame of `len` bytes that `reader` holds to `handle`; a server `Error`
+/// becomes `Refused`, a frame that does not decode a `Protocol` error.
+pub(crate) fn take_response<T>(
+    reader: &mut FrameReader,
+    addr: SocketAddr,
+    len: usize,
+    handle: impl FnOnce(&ArchivedResponse) -> Result<T, ClientError>,
+) -> Result<T, ClientError> {
+    reader
+        .take(len, |response| match response {
+            ArchivedResponse::Error { message, .. } => Err(ClientError::Refused {
+                addr,
+                message: message.to_string(),
+            }),
+            other => handle(other),
+        })
+        .map_err(|e| ClientError::Protocol {
+            addr,
+            message: e.to_string(),
+        })?
 }
 
 /// A response that does not answer the request sent.
