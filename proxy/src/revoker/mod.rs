@@ -20,12 +20,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use admin::revoke::Service;
+use event::memlock;
 use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::Config;
 use crate::runtime::{IO_MEMORY, RuntimeError, unix_now};
-use event::memlock;
 
 /// Connections served at once; more are closed on accept.
 pub const MAX_CONNECTIONS: usize = 1024;
