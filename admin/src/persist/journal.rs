@@ -219,10 +219,14 @@ impl Journal {
     }
 
     /// Hands the journal its next segment. The flusher moves to it when the current segment is
-    /// full or was not preallocated; a snapshot takes it with [`Journal::take_spare`].
-    pub fn offer_spare(&self, spare: Spare) {
+    /// full or was not preallocated; a snapshot takes it with [`Journal::take_spare`]. A
+    /// journal that is closing or has failed hands it back (`Err`): it will not use it.
+    pub fn offer_spare(&self, spare: Spare) -> Result<(), Spare> {
         let (flusher, waiters) = {
             let mut inner = self.inner.borrow_mut();
+            if inner.closing || inner.failed.is_some() {
+                return Err(spare);
+            }
             inner.spare = Some(spare);
             inner.spare_failed = None;
             (
@@ -231,6 +235,13 @@ impl Journal {
             )
         };
         flusher.into_iter().chain(waiters).for_each(Waker::wake);
+        Ok(())
+    }
+
+    /// Whether a spare is waiting to be used.
+    #[cfg(test)]
+    pub(crate) fn has_spare(&self) -> bool {
+        self.inner.borrow().spare.is_some()
     }
 
     /// The store could not make a spare: a snapshot waiting for one fails with `reason`.
@@ -282,7 +293,8 @@ impl Journal {
         .await
     }
 
-    /// Writes and syncs everything appended, then stops the flusher.
+    /// Writes and syncs everything appended, then stops the flusher. A spare never used is cut
+    /// to nothing (an empty segment).
     pub async fn close(&self) -> Result<(), JournalError> {
         let (last, wakers) = {
             let mut inner = self.inner.borrow_mut();
@@ -292,7 +304,12 @@ impl Journal {
             (inner.appended, wakers)
         };
         wakers.into_iter().for_each(Waker::wake);
-        self.durable(Ticket(last)).await
+        let result = self.durable(Ticket(last)).await;
+        let unused = self.inner.borrow_mut().spare.take();
+        if let Some(spare) = unused {
+            spare.file.close(0).await;
+        }
+        result
     }
 
     fn fail(&self, reason: String) {

@@ -11,7 +11,7 @@
 //! (`Writer::snapshot`) and switch the journal to it; write the snapshot file; keep the two
 //! newest snapshots and the segments the older of them needs; delete the rest.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -75,8 +75,6 @@ pub struct Store {
     journal: Rc<Journal>,
     state: RefCell<State>,
     policy: Policy,
-    /// Set at shutdown: no more spare segments.
-    closing: Cell<bool>,
 }
 
 impl Store {
@@ -109,20 +107,23 @@ impl Store {
                 snapshotting: false,
             }),
             policy,
-            closing: Cell::new(false),
         });
         glommio::spawn_local(Rc::clone(&store).make_spares()).detach();
         Ok(store)
     }
 
-    /// Keeps one spare segment ready for the journal until shutdown. A failure is logged, told
-    /// to the journal (a snapshot waiting for the spare fails with it) and retried later.
+    /// Keeps one spare segment ready for the journal until the journal closes (the last
+    /// snapshot at shutdown takes one too). A failure is logged, told to the journal (a
+    /// snapshot waiting for the spare fails with it) and retried later. A spare the closed
+    /// journal hands back is cut to nothing.
     async fn make_spares(self: Rc<Self>) {
         let mut retry = SPARE_RETRY;
-        while self.journal.spare_wanted().await && !self.closing.get() {
+        while self.journal.spare_wanted().await {
             match self.make_spare().await {
                 Ok(spare) => {
-                    self.journal.offer_spare(spare);
+                    if let Err(unused) = self.journal.offer_spare(spare) {
+                        unused.file.close(0).await;
+                    }
                     retry = SPARE_RETRY;
                 }
                 Err(e) => {
@@ -273,7 +274,6 @@ impl Store {
     /// At shutdown: syncs everything appended, takes a last snapshot (so the next start
     /// replays nothing), stops the journal.
     pub async fn close(&self, writer: &RefCell<Writer>) -> Result<(), PersistError> {
-        self.closing.set(true);
         self.journal.durable(self.journal.last()).await?;
         let snapshot = if self.journal.records() > self.state.borrow().records_at_snapshot {
             self.snapshot(writer).await.map(|_| ())

@@ -114,7 +114,9 @@ async fn make_spares(journal: Rc<Journal>, dir: std::path::PathBuf, bytes: u64, 
             .expect("create");
         assert_eq!(unallocated, None);
         assert_eq!(file.preallocated(), bytes);
-        journal.offer_spare(Spare { seq, file });
+        if journal.offer_spare(Spare { seq, file }).is_err() {
+            return; // closed meanwhile
+        }
         seq += 1;
     }
 }
@@ -133,10 +135,12 @@ fn full_segments_move_to_the_spare_and_are_trimmed_in_order() {
         let (spare, _) = segment::create_preallocated(&d.join("journal-1.log"), 4096)
             .await
             .expect("create");
-        journal.offer_spare(Spare {
-            seq: 1,
-            file: spare,
-        });
+        journal
+            .offer_spare(Spare {
+                seq: 1,
+                file: spare,
+            })
+            .expect("the journal takes it");
         let spares = glommio::spawn_local(make_spares(Rc::clone(&journal), d, 4096, 2));
         let mut tickets = Vec::new();
         for i in 0..600u64 {
@@ -208,10 +212,50 @@ fn a_snapshot_waiting_for_a_spare_gets_the_failure_or_the_spare() {
         let file = segment::create(&dir.join("journal-1.log"))
             .await
             .expect("create");
-        journal.offer_spare(Spare { seq: 1, file });
+        journal
+            .offer_spare(Spare { seq: 1, file })
+            .expect("the journal takes it");
         assert_eq!(journal.take_spare().await.map(|s| s.seq), Ok(1));
         journal.close().await.expect("close");
         // Closing ends the spare maker's wait.
         assert!(!journal.spare_wanted().await);
     });
+}
+
+/// A spare the journal never used is cut to nothing when it closes, and one offered after it
+/// closed is handed back.
+#[test]
+fn an_unused_spare_is_emptied_at_close_and_a_late_one_handed_back() {
+    let scratch = Scratch::new("journal-unused-spare");
+    let dir = scratch.path().to_path_buf();
+    let d = dir.clone();
+    on_executor(async move || {
+        let journal = Journal::start(
+            segment::create(&d.join("journal-0.log"))
+                .await
+                .expect("create"),
+        );
+        let (spare, _) = segment::create_preallocated(&d.join("journal-1.log"), 4096)
+            .await
+            .expect("create");
+        journal
+            .offer_spare(Spare {
+                seq: 1,
+                file: spare,
+            })
+            .expect("the journal takes it");
+        journal.close().await.expect("close");
+        let (late, _) = segment::create_preallocated(&d.join("journal-2.log"), 4096)
+            .await
+            .expect("create");
+        let handed_back = journal.offer_spare(Spare { seq: 2, file: late });
+        assert_eq!(handed_back.map_err(|s| s.seq), Err(2));
+    });
+    let len = |name: &str| std::fs::metadata(dir.join(name)).expect("stat").len();
+    assert_eq!(len("journal-1.log"), 0, "the unused spare is emptied");
+    assert_eq!(
+        len("journal-2.log"),
+        4096,
+        "the late one is the caller's to discard"
+    );
 }
