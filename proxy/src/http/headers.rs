@@ -1,8 +1,7 @@
 //! Header fields borrowed from a parsed head, list-value helpers, and the hop-by-hop rule.
 //!
 //! Nothing here allocates: a [`Headers`] is a slice of `httparse` fields in caller-provided
-//! [`HeaderSlots`], borrowing the
-//! read buffer, and token lists are walked in place.
+//! [`HeaderSlots`], borrowing the read buffer, and token lists are walked in place.
 
 #[cfg(test)]
 mod tests;
