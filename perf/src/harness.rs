@@ -393,7 +393,9 @@ pub fn parse_response(data: &[u8]) -> io::Result<Option<(u16, usize, usize)>> {
             }
         }
     }
-    let total = end + 4 + body;
+    let total = (end + 4)
+        .checked_add(body)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad Content-Length"))?;
     Ok((total <= data.len()).then_some((status, end + 4, total)))
 }
 
