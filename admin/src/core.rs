@@ -1,6 +1,6 @@
 //! The admin core: the one thread that writes the shared filter. It serves the RPC port,
 //! rotates the generations at each TTL epoch (an incremental sweep, yielding between chunks),
-//! and registers the gateway with its Revoke Server. Runs on its own glommio executor.
+//! and registers the gateway with its Revoke Server. Runs on its own `event` runtime.
 
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bloom::{SweepProgress, Writer};
-use glommio::net::TcpListener;
+use event::net::Listener;
 
 use crate::persist::store::Policy;
 use crate::persist::{Store, recover::Layout};
@@ -53,7 +53,7 @@ pub struct Persistence {
 }
 
 impl Persistence {
-    /// Opens the journal on the current executor for `writer`, starts the snapshot task, and
+    /// Opens the journal on the current runtime for `writer`, starts the snapshot task, and
     /// takes the first snapshot if asked to.
     pub async fn start(
         self,
@@ -65,10 +65,9 @@ impl Persistence {
         if self.snapshot_now {
             store.snapshot(writer).await?;
         }
-        glommio::spawn_local(
+        drop(event::spawn(
             Rc::clone(&store).snapshot_until(Rc::clone(writer), Arc::clone(shutdown)),
-        )
-        .detach();
+        ));
         Ok(store)
     }
 }
@@ -82,9 +81,9 @@ pub async fn close_store(store: Option<Rc<Store>>, writer: &RefCell<Writer>) {
     }
 }
 
-/// Binds the RPC listener (call on the admin core's executor).
-pub fn bind_rpc(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr)
+/// Binds the RPC listener (call on the admin core's runtime).
+pub fn bind_rpc(addr: SocketAddr) -> std::io::Result<Listener> {
+    Listener::bind_exclusive(addr)
         .map_err(|e| std::io::Error::other(format!("cannot listen for RPC on {addr}: {e}")))
 }
 
@@ -92,11 +91,11 @@ pub fn bind_rpc(addr: SocketAddr) -> std::io::Result<TcpListener> {
 ///
 /// # Errors
 /// As [`run_with`].
-pub async fn run(core: AdminCore, rpc: Option<TcpListener>) -> Result<(), String> {
+pub async fn run(core: AdminCore, rpc: Option<Listener>) -> Result<(), String> {
     run_with(core, rpc, |_, _| {}).await
 }
 
-/// Runs the admin core until shutdown; `also` is called once on the admin core's executor with
+/// Runs the admin core until shutdown; `also` is called once on the admin core's runtime with
 /// the filter's writer, to start more tasks that write through it (one-node mode: the Revoke
 /// Server REST API, `crate::revoke`).
 ///
@@ -105,7 +104,7 @@ pub async fn run(core: AdminCore, rpc: Option<TcpListener>) -> Result<(), String
 /// flag is set) and the reason returned, so that the gateway exits non-zero.
 pub async fn run_with(
     core: AdminCore,
-    rpc: Option<TcpListener>,
+    rpc: Option<Listener>,
     also: impl FnOnce(&Rc<RefCell<Writer>>, Option<&Rc<Store>>),
 ) -> Result<(), String> {
     let AdminCore {
@@ -137,17 +136,20 @@ pub async fn run_with(
             .map(|k| k.expose().as_bytes().to_vec());
         let state =
             Rc::new(RpcState::new(Rc::clone(&writer), api_key, unix_now).with_store(store.clone()));
-        glommio::spawn_local(server::serve(listener, state, Arc::clone(&shutdown))).detach();
+        drop(event::spawn(server::serve(
+            listener,
+            state,
+            Arc::clone(&shutdown),
+        )));
     }
     if let (Some(url), Some(port)) = (settings.ping_url.clone(), rpc_port) {
-        glommio::spawn_local(register::run(
+        drop(event::spawn(register::run(
             settings.clone(),
             url,
             advertise_ip,
             port,
             Arc::clone(&shutdown),
-        ))
-        .detach();
+        )));
     }
     also(&writer, store.as_ref());
     rotate_until(&writer, &shutdown).await;
@@ -162,10 +164,10 @@ pub async fn rotate_until(writer: &RefCell<Writer>, shutdown: &AtomicBool) {
         let pending = writer.borrow_mut().advance(unix_now());
         if pending {
             while writer.borrow_mut().sweep_step(SWEEP_STEP_BLOCKS) == SweepProgress::Pending {
-                glommio::yield_if_needed().await;
+                event::sync::yield_now().await;
             }
         }
-        glommio::timer::sleep(ROTATION_TICK).await;
+        event::sleep(ROTATION_TICK).await;
     }
 }
 

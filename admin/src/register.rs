@@ -8,10 +8,9 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
+use event::net::Stream;
 
 use crate::settings::{HttpUrl, RevokerSettings};
 
@@ -106,9 +105,10 @@ pub async fn ping(
 ) -> PingOutcome {
     let exchange = async {
         let addr = resolve(url)?;
-        let mut stream = TcpStream::connect_timeout(addr, EXCHANGE_TIMEOUT)
+        let mut stream = Stream::connect(addr, EXCHANGE_TIMEOUT)
             .await
             .map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + EXCHANGE_TIMEOUT;
         // Report the address the revoker can reach us at: the configured one, else the local
         // end of this very connection.
         let ip = match rpc_ip {
@@ -128,19 +128,16 @@ pub async fn ping(
         request.push_str("\r\n");
         request.push_str(&body);
         stream
-            .set_write_timeout(Some(EXCHANGE_TIMEOUT))
-            .map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(EXCHANGE_TIMEOUT))
-            .map_err(|e| e.to_string())?;
-        stream
-            .write_all(request.as_bytes())
+            .write_all_by(request.as_bytes(), Some(deadline))
             .await
             .map_err(|e| e.to_string())?;
         let mut response = Vec::with_capacity(1024);
         let mut buf = [0u8; 4096];
         loop {
-            let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
+            let n = stream
+                .read_by(&mut buf, Some(deadline))
+                .await
+                .map_err(|e| e.to_string())?;
             if n == 0 || response.len() + n > MAX_RESPONSE {
                 response.extend_from_slice(&buf[..n.min(MAX_RESPONSE - response.len())]);
                 break;
@@ -157,7 +154,7 @@ pub async fn ping(
         })
     };
     let timeout = async {
-        glommio::timer::sleep(EXCHANGE_TIMEOUT * 2).await;
+        event::sleep(EXCHANGE_TIMEOUT * 2).await;
         Err("timed out".to_string())
     };
     futures_lite::future::or(exchange, timeout)
@@ -202,7 +199,7 @@ async fn sleep_unless(wait: Duration, shutdown: &AtomicBool) {
     let mut left = wait;
     while !left.is_zero() && !shutdown.load(Ordering::Relaxed) {
         let nap = left.min(step);
-        glommio::timer::sleep(nap).await;
+        event::sleep(nap).await;
         left = left.saturating_sub(nap);
     }
 }

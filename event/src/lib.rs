@@ -1,11 +1,13 @@
 //! bloomgate's thread-per-core event loop: a single-threaded executor over one io_uring used as
-//! a readiness queue, with deadlines, TCP streams and a `SO_REUSEPORT` listener. The gateway's
-//! data cores (`proxy::server`) and the load generator (`loadtest`) run on it, one `Runtime`
-//! per pinned thread; the admin core and the revoker stay on glommio.
+//! a readiness queue, with deadlines, TCP streams and listeners, and a pool of threads for
+//! blocking file work. Every bloomgate thread that does I/O runs on it, one `Runtime` per
+//! thread: the gateway's data cores (`proxy::server`), its admin core (`admin::core`), the
+//! Revoke Server (`proxy::revoker`) and the load generator (`loadtest`).
 //!
 //! What it is not: a general-purpose runtime. No work stealing, no cross-thread spawning, no
-//! file I/O, no preemption (a task runs until it awaits, and gives way after a budget of socket
-//! calls), no TLS. It needs Linux 5.13 or later (multishot polls); 6.1 or later for
+//! file I/O on the ring (files go to [`blocking`] threads: a buffered write or an `fdatasync`
+//! through io_uring is handed to a kernel worker thread anyway), no preemption (a task runs
+//! until it awaits, and gives way after a budget of socket calls), no TLS. It needs Linux 5.13 or later (multishot polls); 6.1 or later for
 //! `DEFER_TASKRUN`.
 //!
 //! Why not glommio on the data cores (`docs/PROFILING.md`): glommio 0.9 sets up its rings
@@ -38,13 +40,16 @@
 // Unsafe only where entries are pushed on the ring (`reactor.rs`), allowed there alone.
 #![deny(unsafe_code)]
 
+mod blocking;
 mod budget;
 mod clock;
 mod executor;
 pub mod memlock;
 pub mod net;
 mod reactor;
+pub mod sync;
 
+pub use blocking::{Blocking, blocking};
 pub use budget::CALLS_PER_POLL;
 pub use clock::now;
 pub use executor::{JoinHandle, Runtime, spawn};

@@ -1,6 +1,4 @@
-//! io_uring rings and registered buffers are charged to locked memory (`RLIMIT_MEMLOCK`):
-//! glommio's executors always (the admin core, the Revoke Server), this crate's rings on kernels
-//! before 5.12. Raise the soft limit to the hard one at start; as root (`CAP_SYS_RESOURCE`),
+//! io_uring rings are charged to locked memory (`RLIMIT_MEMLOCK`) on kernels before 5.12. Raise the soft limit to the hard one at start; as root (`CAP_SYS_RESOURCE`),
 //! raise both to what every ring needs. Shared by the gateway and loadtest.
 
 use rlimit::Resource;

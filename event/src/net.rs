@@ -1,6 +1,6 @@
 //! TCP on the data core's reactor: a stream (non-blocking `recv`/`send`, waiting for readiness
 //! only when a call would block, every wait bounded by a deadline where the caller has one) and
-//! a `SO_REUSEPORT` listener.
+//! listeners (`SO_REUSEPORT` for the data cores, exclusive for a single server's port).
 
 use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -107,7 +107,9 @@ impl Stream {
     ///
     /// A read that filled less than `buf` drained the socket, so the next read waits for a
     /// readiness completion instead of making a call that would fail with `EAGAIN` (in a proxy
-    /// the next read usually waits for the peer: a backend's answer, a client's next request).
+    /// the next read usually waits for the peer: a backend's answer, a client's next request) —
+    /// unless the peer's end of stream was reported already, which no later completion would
+    /// announce again.
     pub async fn read_by(
         &mut self,
         buf: &mut [u8],
@@ -119,7 +121,7 @@ impl Stream {
                 match self.try_read(buf) {
                     Ok(n) => {
                         if n < buf.len() {
-                            self.reactor.clear(self.key, Direction::Read);
+                            self.reactor.drained(self.key);
                         }
                         return Ok(n);
                     }
@@ -172,6 +174,11 @@ impl Stream {
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.peer_addr()
     }
+
+    /// This end's address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.local_addr()
+    }
 }
 
 impl Drop for Stream {
@@ -191,11 +198,21 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Binds `addr` with `SO_REUSEADDR` and `SO_REUSEPORT`.
+    /// Binds `addr` with `SO_REUSEADDR` and `SO_REUSEPORT`: every data core binds it.
     pub fn bind(addr: SocketAddr) -> io::Result<Listener> {
+        Listener::bind_with(addr, true)
+    }
+
+    /// Binds `addr` with `SO_REUSEADDR` only: a port another socket listens on is an error
+    /// (`AddrInUse`), not a share (one server's port: RPC, the revoke API).
+    pub fn bind_exclusive(addr: SocketAddr) -> io::Result<Listener> {
+        Listener::bind_with(addr, false)
+    }
+
+    fn bind_with(addr: SocketAddr, reuse_port: bool) -> io::Result<Listener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
         socket.set_reuse_address(true)?;
-        socket.set_reuse_port(true)?;
+        socket.set_reuse_port(reuse_port)?;
         socket.set_nonblocking(true)?;
         socket.bind(&addr.into())?;
         socket.listen(BACKLOG)?;

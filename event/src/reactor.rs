@@ -27,6 +27,8 @@ const IGNORED: u64 = u64::MAX;
 
 /// Readiness that wakes a reader: data, the peer's end of stream, an error.
 const READ_EVENTS: u32 = (libc::POLLIN | libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) as u32;
+/// Readiness after which a read never blocks again.
+const HANG_UP_EVENTS: u32 = (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) as u32;
 /// Readiness that wakes a writer.
 const WRITE_EVENTS: u32 = (libc::POLLOUT | libc::POLLHUP | libc::POLLERR) as u32;
 
@@ -87,6 +89,10 @@ struct Source {
     armed: bool,
     readable: bool,
     writable: bool,
+    /// A completion reported the peer's end of stream, a hang-up or an error: a read will not
+    /// block again, so a short read does not clear `readable` (sticky; see
+    /// [`Reactor::drained`]).
+    hung_up: bool,
     reader: Waiter,
     writer: Waiter,
     /// The deadline under which this source sits in `Reactor::deadlines`.
@@ -198,6 +204,7 @@ impl Reactor {
             // A socket's first call is tried; a deadline-only source is never ready.
             readable: fd.is_some(),
             writable: fd.is_some(),
+            hung_up: false,
             reader: Waiter::default(),
             writer: Waiter::default(),
             scheduled: None,
@@ -304,6 +311,15 @@ impl Reactor {
             Direction::Read => s.readable = false,
             Direction::Write => s.writable = false,
         });
+    }
+
+    /// A read returned less than it asked for: the socket is drained, so the next read waits
+    /// for a readiness completion — unless the peer's end of stream (or an error) was reported
+    /// already. Then the short read took the data that came before the end, the completion
+    /// announcing the end was consumed with the data's, and no other will come: the next read
+    /// must be tried, and returns the end at once.
+    pub(crate) fn drained(&self, key: Key) {
+        self.with(key, |s| s.readable = s.hung_up);
     }
 
     /// One poll of a wait for readiness in `direction` until `deadline`.
@@ -479,6 +495,9 @@ impl Reactor {
                 } else {
                     result as u32
                 };
+                if events & HANG_UP_EVENTS != 0 {
+                    s.hung_up = true;
+                }
                 if events & READ_EVENTS != 0 {
                     s.readable = true;
                     if let Some(w) = s.reader.waker.take() {

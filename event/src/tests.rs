@@ -402,3 +402,151 @@ fn a_wake_from_another_thread_ends_a_sleep_without_deadline() {
         assert!(took < Duration::from_secs(5), "spawned {spawned}: {took:?}");
     }
 }
+
+#[test]
+fn blocking_work_runs_off_the_loop_and_wakes_the_task_that_waits() {
+    let rt = runtime();
+    let loop_thread = std::thread::current().id();
+    let (ticks, (value, thread)) = rt.block_on(async {
+        // The loop keeps running tasks while the job sleeps on its thread.
+        let ticks = Rc::new(Cell::new(0u32));
+        let counting = Rc::clone(&ticks);
+        let counter = spawn(async move {
+            for _ in 0..5 {
+                sleep(Duration::from_millis(5)).await;
+                counting.set(counting.get() + 1);
+            }
+        });
+        let result = crate::blocking(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            (42, std::thread::current().id())
+        })
+        .await;
+        let ticked = ticks.get();
+        counter.await;
+        (ticked, result)
+    });
+    assert_eq!(value, 42);
+    assert_ne!(thread, loop_thread, "the job ran on the loop's thread");
+    assert_eq!(ticks, 5, "the loop was blocked by the job");
+}
+
+#[test]
+fn many_blocking_jobs_all_complete() {
+    let rt = runtime();
+    let sum = rt.block_on(async {
+        let jobs: Vec<_> = (0..64u64)
+            .map(|i| {
+                spawn(crate::blocking(move || {
+                    std::thread::sleep(Duration::from_millis(i % 3));
+                    i
+                }))
+            })
+            .collect();
+        let mut sum = 0;
+        for job in jobs {
+            sum += job.await;
+        }
+        sum
+    });
+    assert_eq!(sum, (0..64).sum::<u64>());
+}
+
+#[test]
+fn a_semaphore_bounds_its_holders_and_hands_permits_on() {
+    use crate::sync::Semaphore;
+    let rt = runtime();
+    let (most, done) = rt.block_on(async {
+        let semaphore = Rc::new(Semaphore::new(2));
+        let (holding, most, done) = (
+            Rc::new(Cell::new(0u32)),
+            Rc::new(Cell::new(0u32)),
+            Rc::new(Cell::new(0u32)),
+        );
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let (semaphore, holding, most, done) = (
+                    Rc::clone(&semaphore),
+                    Rc::clone(&holding),
+                    Rc::clone(&most),
+                    Rc::clone(&done),
+                );
+                spawn(async move {
+                    let _permit = semaphore.acquire().await;
+                    holding.set(holding.get() + 1);
+                    most.set(most.get().max(holding.get()));
+                    sleep(Duration::from_millis(5)).await;
+                    holding.set(holding.get() - 1);
+                    done.set(done.get() + 1);
+                })
+            })
+            .collect();
+        // A waiter given up on does not keep a released permit from the others.
+        crate::sync::yield_now().await;
+        assert_eq!(
+            semaphore.available(),
+            0,
+            "the first two tasks hold the permits"
+        );
+        let impatient = Rc::clone(&semaphore);
+        let gave_up = futures_lite::future::or(async { Some(impatient.acquire().await) }, async {
+            sleep(Duration::from_millis(1)).await;
+            None
+        })
+        .await;
+        assert!(gave_up.is_none());
+        for task in tasks {
+            task.await;
+        }
+        assert_eq!(semaphore.available(), 2);
+        (most.get(), done.get())
+    });
+    assert_eq!(most, 2);
+    assert_eq!(done, 6);
+}
+
+#[test]
+fn yield_now_lets_another_task_run_in_between() {
+    let rt = runtime();
+    let order = rt.block_on(async {
+        let order = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let theirs = Rc::clone(&order);
+        let other = spawn(async move { theirs.borrow_mut().push("other") });
+        order.borrow_mut().push("before");
+        crate::sync::yield_now().await;
+        order.borrow_mut().push("after");
+        other.await;
+        Rc::try_unwrap(order)
+            .map(|o| o.into_inner())
+            .unwrap_or_default()
+    });
+    assert_eq!(order, ["before", "other", "after"]);
+}
+
+#[test]
+fn the_end_of_stream_after_data_is_seen_though_both_were_announced_before_the_read() {
+    let rt = runtime();
+    let (first, second, waited) = rt.block_on(async {
+        let (mut a, mut b) = pair();
+        let mut buf = [0u8; 64];
+        // Drain the new socket's initial readiness: the next read waits for a completion.
+        let idle = a
+            .read_by(&mut buf, Some(Instant::now() + Duration::from_millis(10)))
+            .await;
+        assert!(idle.is_err(), "{idle:?}");
+        // Data and the end of stream, both reaped before the reader looks again.
+        b.write_all_by(b"hi", None).await.expect("write");
+        drop(b);
+        sleep(Duration::from_millis(20)).await;
+        let first = a.read_by(&mut buf, None).await.expect("the data");
+        let began = Instant::now();
+        let second = a
+            .read_by(&mut buf, Some(began + Duration::from_secs(2)))
+            .await
+            .map_err(|e| e.kind());
+        (first, second, began.elapsed())
+    });
+    assert_eq!(first, 2);
+    assert_eq!(second, Ok(0), "the end of stream was lost");
+    assert!(waited < Duration::from_millis(500), "{waited:?}");
+}

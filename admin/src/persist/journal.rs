@@ -1,4 +1,4 @@
-//! The revocation log with group commit, on the admin core's executor.
+//! The revocation log with group commit, on the admin core's (or the revoker's) runtime.
 //!
 //! [`Journal::append`] encodes records into an in-memory buffer and returns a [`Ticket`] at
 //! once; one flusher task writes what is buffered (at most [`MAX_WRITE`] bytes a write),
@@ -6,14 +6,20 @@
 //! a sync runs share the next one, and up to [`SYNCS_IN_FLIGHT`] syncs run at once: the next
 //! group is written and its sync started while the previous sync still waits for the disk
 //! (a sync that returns covers everything written before it started, so whichever finishes
-//! makes every ticket up to its own durable). On this machine's disk two overlapping syncs
-//! gave 1.3–1.45× the syncs per second of one at a time.
+//! makes every ticket up to its own durable).
 //!
-//! The write is a plain `pwrite` on the executor and the `fdatasync` goes through io_uring
-//! (see [`segment`](super::segment)): through io_uring the buffered write too would be handed to
-//! a kernel worker thread, and on a busy machine waiting for that thread to be scheduled cost
-//! more than the sync itself (1.1 ms a write against 0.6 ms a sync, measured under
-//! `perf/persist.sh`).
+//! The write is a plain `pwrite` into the page cache on the loop (microseconds); the
+//! `fdatasync` runs on a blocking thread ([`segment::Syncs`](super::segment::Syncs)), whose
+//! return wakes the loop once per group, never once per revocation.
+//!
+//! **Gathering a group.** Clients that wait for their acknowledgement come back together: the
+//! revocations a sync answered return as the next requests, one round trip later. Writing the
+//! first of them at once would sync a group of one and make the rest wait a whole sync more.
+//! So after a sync returns, the next group is written once as many appends are buffered as that
+//! sync acknowledged, or once as long as the sync took has passed, whichever comes first (a
+//! chunk already full, a queued switch or a closing journal never wait). With no sync recently
+//! returned the wait has already expired: a lone revocation on an idle journal is written at
+//! once. Measured with 64 clients: `docs/BENCHMARKS.md`, persistence.
 //!
 //! **Failure policy:** a failed write or sync (disk full, I/O error) fails every waiter and
 //! every later append: the journal refuses writes until the process restarts. After a failed
@@ -30,8 +36,10 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use super::record;
 use super::segment::Segment;
@@ -72,6 +80,15 @@ enum Chunk {
     Switch(Segment),
 }
 
+/// How the next group is gathered after a sync returned (see the module doc).
+#[derive(Debug, Clone, Copy)]
+struct Gather {
+    /// Appends the returned sync acknowledged: wait for as many.
+    appends: u64,
+    /// But no longer than this (the return plus as long as the sync took).
+    until: Instant,
+}
+
 #[derive(Default)]
 struct Inner {
     chunks: VecDeque<Chunk>,
@@ -85,7 +102,13 @@ struct Inner {
     closing: bool,
     /// Syncs started and not yet returned.
     syncing: usize,
+    /// The newest ticket handed to a write.
+    written: u64,
+    /// Set when a sync returns, cleared when the next group is written.
+    gather: Option<Gather>,
     flusher: Option<Waker>,
+    /// An append wakes the flusher once `appended` reaches this (0: at once).
+    wake_flusher_at: u64,
     waiters: Vec<Waker>,
     /// The next segment, preallocated, if the store has one ready.
     spare: Option<Spare>,
@@ -129,7 +152,7 @@ impl Journal {
         let journal = Rc::new(Journal {
             inner: RefCell::new(Inner::default()),
         });
-        glommio::spawn_local(flush_loop(Rc::clone(&journal), file)).detach();
+        drop(event::spawn(flush_loop(Rc::clone(&journal), file)));
         journal
     }
 
@@ -176,7 +199,11 @@ impl Journal {
             }
             *newest = last;
         }
-        let flusher = inner.flusher.take();
+        let flusher = if inner.appended >= inner.wake_flusher_at {
+            inner.flusher.take()
+        } else {
+            None
+        };
         drop(inner);
         if let Some(waker) = flusher {
             waker.wake();
@@ -324,11 +351,17 @@ impl Journal {
         waiters.into_iter().for_each(Waker::wake);
     }
 
-    /// A sync of the records up to ticket `last` returned `result`.
-    fn sync_returned(&self, last: u64, result: Result<(), String>) {
+    /// A sync of the records up to ticket `last`, begun (with its write) at `began`, returned
+    /// `result`.
+    fn sync_returned(&self, last: u64, began: Instant, result: Result<(), String>) {
         let flusher = {
             let mut inner = self.inner.borrow_mut();
             inner.syncing -= 1;
+            let now = Instant::now();
+            inner.gather = Some(Gather {
+                appends: last.saturating_sub(inner.durable),
+                until: now + now.saturating_duration_since(began),
+            });
             inner.flusher.take()
         };
         if let Some(flusher) = flusher {
@@ -359,48 +392,127 @@ impl Journal {
     }
 }
 
+/// What the flusher does next.
+enum Step {
+    /// Write this chunk (moving to this spare first), or stop (`None`).
+    Ready(Option<(Chunk, Option<Spare>)>),
+    /// Nothing to do until woken.
+    Wait,
+    /// Gathering the next group: woken by appends, or go at this instant.
+    GatherUntil(Instant),
+}
+
+impl Journal {
+    /// Decides the flusher's next step; registers its waker when it must wait.
+    fn next_step(&self, pos: u64, file: &Segment, cx: &mut Context<'_>) -> Step {
+        let mut inner = self.inner.borrow_mut();
+        let mut moving = false;
+        let ready = match inner.chunks.front() {
+            _ if inner.failed.is_some() => return Step::Ready(None),
+            Some(Chunk::Records { bytes, .. }) => {
+                let len = bytes.len() as u64;
+                // Not while a snapshot's switch is queued: the spare made after the snapshot
+                // took its own would put records from before it after it.
+                moving = pos + len > file.preallocated()
+                    && inner
+                        .spare
+                        .as_ref()
+                        .is_some_and(|s| s.file.preallocated() >= len)
+                    && !inner.chunks.iter().any(|c| matches!(c, Chunk::Switch(_)));
+                let limit = if moving { 1 } else { SYNCS_IN_FLIGHT };
+                inner.syncing < limit
+            }
+            Some(Chunk::Switch(_)) => inner.syncing == 0,
+            None if inner.closing && inner.syncing == 0 => return Step::Ready(None),
+            None => false,
+        };
+        if !ready {
+            inner.flusher = Some(cx.waker().clone());
+            inner.wake_flusher_at = 0;
+            return Step::Wait;
+        }
+        // A lone group of records after a sync returned: wait for the cohort that sync
+        // answered (unless closing, or a full chunk or a switch waits behind it).
+        if let (Some(gather), Some(Chunk::Records { .. }), 1, false) = (
+            inner.gather,
+            inner.chunks.front(),
+            inner.chunks.len(),
+            inner.closing,
+        ) {
+            let wanted = inner.written + gather.appends;
+            if inner.appended < wanted && Instant::now() < gather.until {
+                inner.flusher = Some(cx.waker().clone());
+                inner.wake_flusher_at = wanted;
+                return Step::GatherUntil(gather.until);
+            }
+        }
+        inner.gather = None;
+        let spare = if moving { inner.spare.take() } else { None };
+        let spare_waiters = if moving {
+            std::mem::take(&mut inner.spare_waiters)
+        } else {
+            Vec::new()
+        };
+        let chunk = inner.chunks.pop_front();
+        drop(inner);
+        spare_waiters.into_iter().for_each(Waker::wake);
+        Step::Ready(chunk.map(|chunk| (chunk, spare)))
+    }
+}
+
+/// A sleep until some instant.
+type Timer = Pin<Box<dyn Future<Output = ()>>>;
+
+/// The flusher's timer for the end of a gathering (made again only when the end moves).
+#[derive(Default)]
+struct GatherTimer {
+    armed: Option<(Instant, Timer)>,
+}
+
+impl GatherTimer {
+    fn poll(&mut self, until: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        if self.armed.as_ref().is_none_or(|(at, _)| *at != until) {
+            self.armed = Some((until, Box::pin(event::sleep_until(until))));
+        }
+        let Some((_, timer)) = self.armed.as_mut() else {
+            return Poll::Ready(());
+        };
+        let done = timer.as_mut().poll(cx);
+        if done.is_ready() {
+            self.armed = None;
+        }
+        done
+    }
+
+    fn disarm(&mut self) {
+        self.armed = None;
+    }
+}
+
 /// The flusher: one chunk at a time, written, then its sync started as a task of its own
 /// (at most [`SYNCS_IN_FLIGHT`] at once). A move to a new file (a switch, or the spare when
 /// this one is full) waits for the old file's syncs.
 async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
     let mut pos = 0u64;
+    let mut gather_timer = GatherTimer::default();
     loop {
         let next = futures_lite::future::poll_fn(|cx| {
-            let mut inner = journal.inner.borrow_mut();
-            let mut moving = false;
-            let ready = match inner.chunks.front() {
-                _ if inner.failed.is_some() => return Poll::Ready(None),
-                Some(Chunk::Records { bytes, .. }) => {
-                    let len = bytes.len() as u64;
-                    // Not while a snapshot's switch is queued: the spare made after the
-                    // snapshot took its own would put records from before it after it.
-                    moving = pos + len > file.preallocated()
-                        && inner
-                            .spare
-                            .as_ref()
-                            .is_some_and(|s| s.file.preallocated() >= len)
-                        && !inner.chunks.iter().any(|c| matches!(c, Chunk::Switch(_)));
-                    let limit = if moving { 1 } else { SYNCS_IN_FLIGHT };
-                    inner.syncing < limit
+            loop {
+                match journal.next_step(pos, &file, cx) {
+                    Step::Ready(next) => {
+                        gather_timer.disarm();
+                        return Poll::Ready(next);
+                    }
+                    Step::Wait => return Poll::Pending,
+                    Step::GatherUntil(until) => {
+                        if gather_timer.poll(until, cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                        // Waited long enough: write what there is.
+                        journal.inner.borrow_mut().gather = None;
+                    }
                 }
-                Some(Chunk::Switch(_)) => inner.syncing == 0,
-                None if inner.closing && inner.syncing == 0 => return Poll::Ready(None),
-                None => false,
-            };
-            if !ready {
-                inner.flusher = Some(cx.waker().clone());
-                return Poll::Pending;
             }
-            let spare = if moving { inner.spare.take() } else { None };
-            let spare_waiters = if moving {
-                std::mem::take(&mut inner.spare_waiters)
-            } else {
-                Vec::new()
-            };
-            let chunk = inner.chunks.pop_front();
-            drop(inner);
-            spare_waiters.into_iter().for_each(Waker::wake);
-            Poll::Ready(chunk.map(|chunk| (chunk, spare)))
         })
         .await;
         match next {
@@ -413,6 +525,7 @@ async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
                     std::mem::replace(&mut file, spare.file).close(pos).await;
                     pos = 0;
                 }
+                let began = Instant::now();
                 if let Err(reason) = file.write_all(&bytes, pos) {
                     eprintln!(
                         "bloomgate: persistence: error: {reason}; refusing revocations until a restart"
@@ -424,6 +537,7 @@ async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
                 pos += bytes.len() as u64;
                 let mut inner = journal.inner.borrow_mut();
                 inner.syncing += 1;
+                inner.written = last;
                 // Kept: at most one more than the chunks in flight (one being filled), small.
                 if bytes.capacity() <= MAX_WRITE && inner.free.len() < SYNCS_IN_FLIGHT {
                     bytes.clear();
@@ -431,11 +545,10 @@ async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
                 }
                 drop(inner);
                 let (journal, syncs) = (Rc::clone(&journal), file.syncs());
-                glommio::spawn_local(async move {
-                    let result = syncs.fdatasync().await.map_err(|e| e.to_string());
-                    journal.sync_returned(last, result);
-                })
-                .detach();
+                drop(event::spawn(async move {
+                    let result = syncs.fdatasync().await;
+                    journal.sync_returned(last, began, result);
+                }));
             }
             Some((Chunk::Switch(next), _)) => {
                 std::mem::replace(&mut file, next).close(pos).await;

@@ -1,38 +1,46 @@
-//! One journal file (`journal-<seq>.log`), open twice: plain `pwrite`s into the page cache on
-//! the executor (microseconds for a group commit's few kilobytes), and `fdatasync`s through
-//! io_uring on a glommio `BufferedFile`, which never block the executor.
+//! One journal file (`journal-<seq>.log`): plain `pwrite`s into the page cache on the loop
+//! (microseconds for a group commit's few kilobytes), and `fdatasync`s on a blocking thread
+//! (`event::blocking`), which never stall the loop.
 //!
-//! **Preallocation.** A segment can be created full of zeros, written to disk and synced before
-//! the journal uses it ([`create_preallocated`]). A record written inside that range changes
-//! no metadata (the blocks exist, the size stays), so its `fdatasync` is a data write and a
-//! cache flush, without an inode update (nor, on a journalled ext4, a journal commit): on this
-//! machine's disk 111–141 µs a sync instead of 174–184 µs for an append (median of 2,000,
-//! 3 KB writes). Recovery reads the zeros after the last record as the log's end (a zeroed
-//! record header never checks out). A segment written past its preallocated length simply
-//! grows, as a plain one does.
-//!
-//! The zeros go by direct I/O and are not cached, so the first `pwrite` into each 4 KiB page
-//! reads that page from the disk, on the executor. Avoiding it (whole-page writes, or the zeros
-//! through the page cache) measured slower: that stall lets more revocations join the next
-//! group (`docs/BENCHMARKS.md`, persistence).
+//! **Preallocation.** A segment can be created full of zeros, written and synced before the
+//! journal uses it ([`create_preallocated`]), on a blocking thread. A record written inside that
+//! range changes no metadata (the blocks exist, the size stays), so its `fdatasync` is a data
+//! write and a cache flush, without an inode update (nor, on a journalled ext4, a journal
+//! commit): on this machine's disk 111–141 µs a sync instead of 174–184 µs for an append
+//! (median of 2,000, 3 KB writes). Recovery reads the zeros after the last record as the log's
+//! end (a zeroed record header never checks out). A segment written past its preallocated
+//! length simply grows, as a plain one does. The zeros go through the page cache, so the
+//! journal's first write into each page finds it there (no read from the disk on the loop).
 
+use std::fs::File;
 use std::os::unix::fs::FileExt as _;
-use std::path::Path;
-use std::rc::Rc;
-
-use glommio::io::{BufferedFile, DmaFile, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Bytes of zeros written per call while preallocating.
 const ZERO_PIECE: usize = 1 << 20;
 
-/// A journal file, open for plain writes and for io_uring syncs.
+/// A journal file, written on the loop and synced on a blocking thread.
 #[derive(Debug)]
 pub struct Segment {
-    writes: std::fs::File,
-    /// Shared with the sync tasks in flight.
-    syncs: Rc<BufferedFile>,
+    /// Shared with the syncs in flight.
+    file: Arc<File>,
     /// Bytes from the start that are zeros already on disk: writes inside them only overwrite.
     preallocated: u64,
+}
+
+/// A segment's file as a sync sees it (cheap to clone, outlives a closed segment).
+#[derive(Debug, Clone)]
+pub struct Syncs(Arc<File>);
+
+impl Syncs {
+    /// `fdatasync`s the file on a blocking thread.
+    pub async fn fdatasync(&self) -> Result<(), String> {
+        let file = Arc::clone(&self.0);
+        event::blocking(move || file.sync_data())
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Creates a new, empty segment file (it must not exist).
@@ -47,79 +55,69 @@ pub async fn create_preallocated(
     path: &Path,
     len: u64,
 ) -> Result<(Segment, Option<String>), String> {
-    let mut segment = create(path).await?;
-    match write_zeros(path, len).await {
-        Ok(()) => {
-            segment.preallocated = len;
-            Ok((segment, None))
-        }
-        Err(reason) => {
-            let _ = segment.writes.set_len(0);
-            Ok((segment, Some(reason)))
-        }
-    }
+    let path = path.to_path_buf();
+    event::blocking(move || {
+        let file = open_file(&path, true)?;
+        let unallocated = match write_zeros(&file, len) {
+            Ok(()) => None,
+            Err(reason) => {
+                let _ = file.set_len(0);
+                Some(format!("cannot preallocate {}: {reason}", path.display()))
+            }
+        };
+        let preallocated = if unallocated.is_none() { len } else { 0 };
+        Ok((
+            Segment {
+                file: Arc::new(file),
+                preallocated,
+            },
+            unallocated,
+        ))
+    })
+    .await
 }
 
-/// Writes `len` zeros at the start of `path` with direct I/O (no page cache; the executor
-/// only waits on io_uring) and syncs them with the file's new size.
-async fn write_zeros(path: &Path, len: u64) -> Result<(), String> {
-    let what = |e: glommio::GlommioError<()>| format!("cannot preallocate {}: {e}", path.display());
-    let file = OpenOptions::new()
-        .write(true)
-        .dma_open(path)
-        .await
-        .map_err(what)?;
-    let result = fill(&file, len).await;
-    let result = match result {
-        Ok(()) => file.fdatasync().await.map_err(what),
-        Err(e) => Err(e),
-    };
-    let _ = file.close().await;
-    result
-}
-
-async fn fill(file: &DmaFile, len: u64) -> Result<(), String> {
+/// Writes `len` zeros at the start of `file` and syncs them with its new size.
+fn write_zeros(file: &File, len: u64) -> Result<(), String> {
     let piece = ZERO_PIECE.min(usize::try_from(len).unwrap_or(ZERO_PIECE));
-    let piece = usize::try_from(file.align_up(piece as u64)).unwrap_or(ZERO_PIECE);
-    let mut buffer = file.alloc_dma_buffer(piece);
-    buffer.as_bytes_mut().fill(0);
-    let buffer = Rc::new(buffer);
+    let zeros = vec![0u8; piece];
     let mut pos = 0u64;
     while pos < len {
-        let written = file
-            .write_rc_at(Rc::clone(&buffer), pos)
-            .await
-            .map_err(|e| format!("cannot preallocate at byte {pos}: {e}"))?;
-        if written == 0 {
-            return Err(format!(
-                "cannot preallocate at byte {pos}: short write (is the disk full?)"
-            ));
-        }
-        pos += written as u64;
+        let want = usize::try_from(len - pos).map_or(piece, |left| left.min(piece));
+        file.write_all_at(&zeros[..want], pos)
+            .map_err(|e| format!("at byte {pos}: {}", describe(&e, want)))?;
+        pos += want as u64;
     }
-    Ok(())
+    file.sync_data().map_err(|e| format!("sync: {e}"))
 }
 
-/// Opens `path` as a segment: created (it must not exist) or, for tests, an existing file.
-pub(crate) async fn open(path: &Path, create: bool) -> Result<Segment, String> {
-    let writes = std::fs::OpenOptions::new()
+fn open_file(path: &PathBuf, create: bool) -> Result<File, String> {
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(create)
         .open(path)
         .map_err(|e| {
             let op = if create { "create" } else { "open" };
             format!("cannot {op} {}: {e}", path.display())
-        })?;
-    let syncs = OpenOptions::new()
-        .write(true)
-        .buffered_open(path)
-        .await
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        })
+}
+
+/// Opens `path` as a segment: created (it must not exist) or, for tests, an existing file.
+pub(crate) async fn open(path: &Path, create: bool) -> Result<Segment, String> {
+    let path = path.to_path_buf();
+    let file = event::blocking(move || open_file(&path, create)).await?;
     Ok(Segment {
-        writes,
-        syncs: Rc::new(syncs),
+        file: Arc::new(file),
         preallocated: 0,
     })
+}
+
+/// A write error as the log says it (a short write is a full disk, most likely).
+fn describe(e: &std::io::Error, len: usize) -> String {
+    match e.kind() {
+        std::io::ErrorKind::WriteZero => format!("short write of {len} bytes (is the disk full?)"),
+        _ => e.to_string(),
+    }
 }
 
 impl Segment {
@@ -131,31 +129,24 @@ impl Segment {
     /// Writes `bytes` at `pos` (into the page cache; a sync follows). A failed or short write
     /// (disk full) is an error; recovery treats a cut record as a torn tail.
     pub fn write_all(&self, bytes: &[u8], pos: u64) -> Result<(), String> {
-        self.writes
+        self.file
             .write_all_at(bytes, pos)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::WriteZero => {
-                    format!("short write of {} bytes (is the disk full?)", bytes.len())
-                }
-                _ => e.to_string(),
-            })
+            .map_err(|e| describe(&e, bytes.len()))
     }
 
-    /// The file for a sync task.
-    pub fn syncs(&self) -> Rc<BufferedFile> {
-        Rc::clone(&self.syncs)
+    /// The file for a sync.
+    pub fn syncs(&self) -> Syncs {
+        Syncs(Arc::clone(&self.file))
     }
 
     /// Closes a segment whose syncs have all returned, after cutting off the preallocated
     /// zeros past `end` (the bytes written). A cut that fails or is lost in a crash leaves
-    /// zeros, which recovery reads as the end anyway. If a sync task still holds the file (after
-    /// a failure), it is closed when that task drops it.
+    /// zeros, which recovery reads as the end anyway. If a sync still holds the file (after a
+    /// failure), it is closed when that sync drops it.
     pub async fn close(self, end: u64) {
         if end < self.preallocated {
-            let _ = self.writes.set_len(end);
-        }
-        if let Ok(syncs) = Rc::try_unwrap(self.syncs) {
-            let _ = syncs.close().await;
+            let file = self.file;
+            let _ = event::blocking(move || file.set_len(end)).await;
         }
     }
 }

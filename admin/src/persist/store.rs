@@ -68,7 +68,7 @@ struct State {
     snapshotting: bool,
 }
 
-/// The persistence of one filter. Lives on its writer's executor (`Rc`).
+/// The persistence of one filter. Lives on its writer's runtime (`Rc`).
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
@@ -80,7 +80,7 @@ pub struct Store {
 impl Store {
     /// Continues after recovery: starts segment `layout.next_seq` (plain, so that start-up
     /// does not wait for preallocation), its flusher, and the task that makes spare segments.
-    /// Call on the executor that owns the filter's writer; `epoch` is the writer's current
+    /// Call on the runtime that owns the filter's writer; `epoch` is the writer's current
     /// epoch.
     pub async fn open(
         dir: &Path,
@@ -108,7 +108,7 @@ impl Store {
             }),
             policy,
         });
-        glommio::spawn_local(Rc::clone(&store).make_spares()).detach();
+        drop(event::spawn(Rc::clone(&store).make_spares()));
         Ok(store)
     }
 
@@ -132,7 +132,7 @@ impl Store {
                         retry.as_secs()
                     );
                     self.journal.spare_failed(e.to_string());
-                    glommio::timer::sleep(retry).await;
+                    event::sleep(retry).await;
                     retry = (retry * 2).min(SPARE_RETRY_MAX);
                 }
             }
@@ -183,7 +183,7 @@ impl Store {
         // One at a time: a second caller waits for the first, then takes its own (it must
         // cover what it applied).
         while std::mem::replace(&mut self.state.borrow_mut().snapshotting, true) {
-            glommio::timer::sleep(Duration::from_millis(5)).await;
+            event::sleep(Duration::from_millis(5)).await;
         }
         let result = self.snapshot_inner(writer).await;
         self.state.borrow_mut().snapshotting = false;
@@ -199,8 +199,7 @@ impl Store {
         };
         self.journal.switch(file)?;
         let records = self.journal.records();
-        let written = snapshot_file::write(&self.dir, epoch, seq, &bytes).await?;
-        drop(bytes);
+        let written = snapshot_file::write(&self.dir, epoch, seq, bytes).await?;
         let doomed = {
             let mut state = self.state.borrow_mut();
             state.last_snapshot = Instant::now();
@@ -227,12 +226,10 @@ impl Store {
             segments.retain(|&s| s >= needed);
             doomed
         };
-        for path in &doomed {
-            if let Err(e) = snapshot_file::remove(path).await {
+        if !doomed.is_empty() {
+            for e in snapshot_file::remove(doomed).await {
                 eprintln!("bloomgate: persistence: warning: {e}");
             }
-        }
-        if !doomed.is_empty() {
             snapshot_file::sync_dir(&self.dir).await?;
         }
         Ok(written)
@@ -255,7 +252,7 @@ impl Store {
         shutdown: Arc<AtomicBool>,
     ) {
         while !shutdown.load(Ordering::Relaxed) {
-            glommio::timer::sleep(SNAPSHOT_TICK).await;
+            event::sleep(SNAPSHOT_TICK).await;
             let epoch = writer.borrow().current_epoch();
             if self.due(epoch)
                 && self.journal.check().is_ok()

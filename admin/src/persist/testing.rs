@@ -1,4 +1,4 @@
-//! Test helpers: a scratch directory removed when dropped.
+//! Test helpers: a scratch directory removed when dropped; a runtime to run a test on.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,4 +29,14 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Runs `f` on a new thread with an `event::Runtime` of its own, and returns its output.
+pub fn on_runtime<T: Send + 'static>(f: impl AsyncFnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        let runtime = event::Runtime::new().expect("an io_uring runtime");
+        runtime.block_on(f())
+    })
+    .join()
+    .expect("the test's runtime thread")
 }

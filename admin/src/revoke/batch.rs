@@ -97,7 +97,7 @@ impl BatchRevoke {
         self.run_bytes = 0;
         let began = Instant::now();
         while self.service.max_queued_bytes() > QUEUE_BYTES / 2 && began.elapsed() < MAX_STALL {
-            glommio::timer::sleep(Duration::from_millis(2)).await;
+            event::sleep(Duration::from_millis(2)).await;
         }
         Ok(())
     }

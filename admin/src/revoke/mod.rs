@@ -1,5 +1,5 @@
 //! The Revoke Server: its REST API's logic, its instance registry and the fan-out of
-//! revocations to every registered gateway. Runs on one glommio executor — the standalone
+//! revocations to every registered gateway. Runs on one `event` runtime — the standalone
 //! `bloomgate revoker`'s, or a gateway's admin core in one-node mode (`bloomgate/admin`),
 //! where its filter is the gateway's own.
 //!

@@ -1,4 +1,4 @@
-//! The Revoke Server's state and calls, on one glommio executor: its own filter (through the
+//! The Revoke Server's state and calls, on one `event` runtime: its own filter (through the
 //! filter's one `Writer`), the instance registry, one push worker per instance, and the REST
 //! calls' logic. The socket glue (HTTP) lives in the `proxy` crate and calls
 //! [`Service::authorize`], [`Service::handle`] and [`Service::batch`].
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bloom::{SnapshotBytes, Writer};
-use glommio::sync::Semaphore;
+use event::sync::Semaphore;
 
 use super::api::{ApiError, ApiKeyCheck, Reply, Route, filter_key};
 use super::batch::BatchRevoke;
@@ -87,7 +87,9 @@ impl Service {
             rpc_key: key.map(<[u8]>::to_vec),
             writer,
             registry: RefCell::new(Registry::new(QUEUE_BYTES)),
-            workers: Semaphore::new(u64::from(settings.max_workers.max(1))),
+            workers: Semaphore::new(
+                usize::try_from(settings.max_workers.max(1)).unwrap_or(usize::MAX),
+            ),
             settings,
             snapshot: RefCell::new(None),
             next_frame_id: Cell::new(1),
@@ -215,7 +217,7 @@ impl Service {
         let interval = self.settings.ping_interval;
         let tick = (interval / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
         while !self.shutdown.load(Ordering::Relaxed) {
-            glommio::timer::sleep(tick).await;
+            event::sleep(tick).await;
             let gone = self.registry.borrow_mut().expire(Instant::now(), interval);
             for addr in gone {
                 eprintln!(
@@ -272,7 +274,9 @@ impl Service {
             Registered::New(generation) => {
                 eprintln!("bloomgate: revoker: instance {addr} registered; syncing it");
                 let service = Rc::clone(self);
-                glommio::spawn_local(async move { service.work(addr, generation).await }).detach();
+                drop(event::spawn(
+                    async move { service.work(addr, generation).await },
+                ));
             }
             Registered::Known => {
                 if let Some(entry) = self.registry.borrow().get(&addr) {
@@ -294,14 +298,14 @@ impl Service {
             .into_iter()
             .map(|addr| {
                 let (key, rpc_key) = (Rc::clone(&key), self.rpc_key.clone());
-                let task = glommio::spawn_local(async move {
+                let task = event::spawn(async move {
                     let ask = async {
                         let mut client =
                             AsyncClient::connect(addr, rpc_key.as_deref(), CHECK_TIMEOUT).await?;
                         client.check(&[key.as_slice()]).await
                     };
                     let timeout = async {
-                        glommio::timer::sleep(CHECK_TIMEOUT).await;
+                        event::sleep(CHECK_TIMEOUT).await;
                         Ok(Vec::new())
                     };
                     let answer: Result<Vec<bool>, ClientError> =
@@ -375,7 +379,7 @@ impl Service {
             };
             match job {
                 Job::Idle(wake) => {
-                    futures_lite::future::or(wake.wait(), glommio::timer::sleep(WORKER_TICK)).await;
+                    futures_lite::future::or(wake.wait(), event::sleep(WORKER_TICK)).await;
                 }
                 Job::Sync => {
                     let snapshot = self.snapshot();
@@ -447,14 +451,7 @@ impl Service {
             };
             let result = match client {
                 Ok(mut client) => {
-                    let _permit =
-                        self.workers
-                            .acquire_permit(1)
-                            .await
-                            .map_err(|e| ClientError::Io {
-                                addr,
-                                source: std::io::Error::other(e.to_string()),
-                            })?;
+                    let _permit = self.workers.acquire().await;
                     let result = op.run(&mut client).await;
                     if result.is_ok() {
                         *conn = Some(client);
@@ -470,7 +467,7 @@ impl Service {
                     if tries < self.settings.max_retries =>
                 {
                     tries += 1;
-                    glommio::timer::sleep(Duration::from_millis(50 << tries.min(6))).await;
+                    event::sleep(Duration::from_millis(50 << tries.min(6))).await;
                 }
                 Err(e) => return Err(e),
             }

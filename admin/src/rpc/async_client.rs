@@ -1,4 +1,4 @@
-//! The RPC client on glommio: what the Revoke Server uses to push revocations, sync new
+//! The RPC client on the `event` loop: what the Revoke Server uses to push revocations, sync new
 //! instances and ask them about a key, without blocking its executor.
 //!
 //! Frames are read through the same sans-io [`FrameReader`] as the blocking
@@ -10,12 +10,12 @@
 //! Revocations fanned out to many instances are encoded once ([`AddFrames`]) and the same bytes
 //! are written to every connection.
 
-use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
+use std::time::Instant;
+
+use event::net::Stream;
 use rkyv::util::AlignedVec;
 
 use super::auth;
@@ -74,7 +74,9 @@ impl AddFrames {
 #[derive(Debug)]
 pub struct AsyncClient {
     addr: SocketAddr,
-    stream: TcpStream,
+    stream: Stream,
+    /// The bound on each read and write.
+    timeout: Duration,
     reader: FrameReader,
     wbuf: AlignedVec<16>,
     next_id: u64,
@@ -88,18 +90,12 @@ impl AsyncClient {
         timeout: Duration,
     ) -> Result<AsyncClient, ClientError> {
         let io = |source| ClientError::Io { addr, source };
-        let stream = TcpStream::connect_timeout(addr, timeout)
-            .await
-            .map_err(|e| io(io::Error::other(e.to_string())))?;
+        let stream = Stream::connect(addr, timeout).await.map_err(io)?;
         let _ = stream.set_nodelay(true);
-        let timeout = timeout.max(Duration::from_millis(1));
-        stream
-            .set_read_timeout(Some(timeout))
-            .and_then(|()| stream.set_write_timeout(Some(timeout)))
-            .map_err(|e| io(io::Error::other(e.to_string())))?;
         let mut client = AsyncClient {
             addr,
             stream,
+            timeout,
             reader: FrameReader::new(),
             wbuf: AlignedVec::new(),
             next_id: 1,
@@ -230,8 +226,9 @@ impl AsyncClient {
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
         let addr = self.addr;
+        let deadline = Instant::now() + self.timeout;
         self.stream
-            .write_all(bytes)
+            .write_all_by(bytes, Some(deadline))
             .await
             .map_err(|source| ClientError::Io { addr, source })
     }
@@ -247,7 +244,11 @@ impl AsyncClient {
             if let Some(len) = self.reader.ready().map_err(|e| protocol(e.to_string()))? {
                 break len;
             }
-            let read = self.stream.read(self.reader.space()).await;
+            let deadline = Instant::now() + self.timeout;
+            let read = self
+                .stream
+                .read_by(self.reader.space(), Some(deadline))
+                .await;
             count_read(&mut self.reader, addr, read)?;
         };
         take_response(&mut self.reader, addr, len, handle)

@@ -337,7 +337,7 @@ impl Client {
 }
 
 /// Counts a read into `reader`'s space; the end of the stream or a failed read is an error.
-/// (The blocking and the glommio client share their response handling from here.)
+/// (The blocking and the `event` client share their response handling from here.)
 pub(crate) fn count_read(
     reader: &mut FrameReader,
     addr: SocketAddr,

@@ -1,7 +1,7 @@
 //! The RPC between revoke servers, tools and gateways: length-prefixed frames carrying rkyv
 //! archives (`frame`, `message`), authenticated by a challenge-response over the API key
 //! (`auth`). Two clients share the sans-io `reader`: the blocking `client` (tools) and the
-//! glommio `async_client` (the Revoke Server's pushes and checks). Documented for other
+//! `event` `async_client` (the Revoke Server's pushes and checks). Documented for other
 //! implementations in `docs/RPC.md`.
 
 pub mod async_client;

@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bloom::Writer;
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::{TcpListener, TcpStream};
+use event::net::{Listener, Stream};
 use rkyv::util::AlignedVec;
 
 use super::auth;
@@ -73,18 +72,18 @@ impl RpcState {
 }
 
 /// Accepts and serves RPC connections until `shutdown`.
-pub async fn serve(listener: TcpListener, state: Rc<RpcState>, shutdown: Arc<AtomicBool>) {
+pub async fn serve(listener: Listener, state: Rc<RpcState>, shutdown: Arc<AtomicBool>) {
     loop {
         let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
             while !shutdown.load(Ordering::Relaxed) {
-                glommio::timer::sleep(SHUTDOWN_POLL).await;
+                event::sleep(SHUTDOWN_POLL).await;
             }
             None
         })
         .await;
         let Some(accepted) = accepted else { return };
         let Ok(stream) = accepted else {
-            glommio::timer::sleep(Duration::from_millis(50)).await;
+            event::sleep(Duration::from_millis(50)).await;
             continue;
         };
         if state.connections.get() >= MAX_CONNECTIONS {
@@ -92,11 +91,10 @@ pub async fn serve(listener: TcpListener, state: Rc<RpcState>, shutdown: Arc<Ato
         }
         state.connections.set(state.connections.get() + 1);
         let state = Rc::clone(&state);
-        glommio::spawn_local(async move {
+        drop(event::spawn(async move {
             let _ = Connection::new(stream).run(&state).await;
             state.connections.set(state.connections.get() - 1);
-        })
-        .detach();
+        }));
     }
 }
 
@@ -136,7 +134,7 @@ struct PendingSync {
 }
 
 struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes read: `rbuf[..filled]`; frames are consumed from the front.
     rbuf: AlignedVec<16>,
     filled: usize,
@@ -151,7 +149,7 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(stream: TcpStream) -> Connection {
+    fn new(stream: Stream) -> Connection {
         let mut rbuf = AlignedVec::with_capacity(64 * 1024);
         rbuf.resize(64 * 1024, 0);
         Connection {
@@ -323,14 +321,11 @@ impl Connection {
                 let grown = (self.rbuf.len() * 2).min(needed);
                 self.rbuf.resize(grown, 0);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(ConnectionEnd::TimedOut);
-            }
-            self.stream
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .map_err(|e| io::Error::other(e.to_string()))?;
-            match self.stream.read(&mut self.rbuf[self.filled..]).await {
+            match self
+                .stream
+                .read_by(&mut self.rbuf[self.filled..], Some(deadline))
+                .await
+            {
                 Ok(0) => return Err(ConnectionEnd::Closed),
                 Ok(n) => self.filled += n,
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
@@ -353,10 +348,8 @@ impl Connection {
     }
 
     async fn flush(&mut self) -> Result<(), ConnectionEnd> {
-        self.stream
-            .set_write_timeout(Some(FRAME_TIMEOUT))
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        let result = self.stream.write_all(&self.wbuf).await;
+        let deadline = Instant::now() + FRAME_TIMEOUT;
+        let result = self.stream.write_all_by(&self.wbuf, Some(deadline)).await;
         self.wbuf.clear();
         Ok(result?)
     }

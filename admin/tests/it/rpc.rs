@@ -13,7 +13,6 @@ use admin::rpc::client::{Client, ClientConfig, ClientError};
 use admin::rpc::frame;
 use admin::rpc::server::{self, RpcState};
 use bloom::{Geometry, Revocations};
-use glommio::{LocalExecutorBuilder, Placement};
 
 const KEY: &[u8] = b"639ee23f-f4c5-40c4-855c-912bf01fae87";
 const TTL: u64 = 3600;
@@ -32,7 +31,7 @@ struct Server {
     addr: SocketAddr,
     shared: Arc<Revocations>,
     shutdown: Arc<AtomicBool>,
-    thread: Option<glommio::ExecutorJoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -42,19 +41,17 @@ impl Server {
         let shutdown = Arc::new(AtomicBool::new(false));
         let (tx, rx) = std::sync::mpsc::channel();
         let stop = Arc::clone(&shutdown);
-        let thread = LocalExecutorBuilder::new(Placement::Unbound)
-            .io_memory(512 * 1024)
-            .spawn(move || async move {
-                let listener = glommio::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                let state = Rc::new(RpcState::new(
-                    Rc::new(RefCell::new(writer)),
-                    Some(KEY.to_vec()),
-                    now,
-                ));
-                server::serve(listener, state, stop).await;
-            })
-            .unwrap();
+        let thread = crate::on_runtime(async move || {
+            let listener =
+                event::net::Listener::bind_exclusive("127.0.0.1:0".parse().unwrap()).unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let state = Rc::new(RpcState::new(
+                Rc::new(RefCell::new(writer)),
+                Some(KEY.to_vec()),
+                now,
+            ));
+            server::serve(listener, state, stop).await;
+        });
         let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
         Server {
             addr,

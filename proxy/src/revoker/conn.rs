@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use admin::revoke::{ApiError, Reply, Route, Service};
-use glommio::net::TcpStream;
+use event::net::Stream;
 
 use crate::http::write::CONTINUE_100;
 use crate::http::{BodyDecoder, BodyFraming, HeaderSlots, RequestParser};
@@ -36,7 +36,7 @@ pub const MAX_BATCH_BODY: u64 = 64 << 20;
 const BUFFER: usize = 64 * 1024;
 
 /// Serves one connection until it closes, fails, idles out or the server stops.
-pub async fn serve(service: Rc<Service>, stream: TcpStream, stopping: impl Fn() -> bool) {
+pub async fn serve(service: Rc<Service>, stream: Stream, stopping: impl Fn() -> bool) {
     let peer = stream.peer_addr().ok().map(|a| a.ip());
     let _ = stream.set_nodelay(true);
     let mut conn = Conn {
@@ -74,7 +74,7 @@ struct Head {
 
 struct Conn {
     service: Rc<Service>,
-    stream: TcpStream,
+    stream: Stream,
     peer: Option<IpAddr>,
     /// `buf[start..filled]`: read, not consumed.
     buf: Vec<u8>,

@@ -1,13 +1,13 @@
-//! The Revoke Server's HTTP glue: a glommio accept loop and connections speaking HTTP/1.1 with
+//! The Revoke Server's HTTP glue: an `event` accept loop and connections speaking HTTP/1.1 with
 //! the data plane's sans-io codec, in front of [`admin::revoke::Service`] (which holds all the
 //! REST logic, the registry and the fan-out).
 //!
 //! This is wiring, not data plane: it may import `admin` (the data-plane modules `server`,
 //! `http`, `jwt`, `router` never do). Two users:
-//! - `bloomgate revoker` ([`run`]): one executor with the server's own filter, rotated on the
+//! - `bloomgate revoker` ([`run`]): one runtime with the server's own filter, rotated on the
 //!   gateways' epochs, its REST listener, registry expiry and push workers;
 //! - a gateway with `bloomgate/admin` (one-node mode, `crate::runtime`): [`serve`] on the admin
-//!   core's executor, writing the gateway's own filter.
+//!   core's runtime, writing the gateway's own filter.
 
 pub mod conn;
 
@@ -21,11 +21,10 @@ use std::time::Duration;
 
 use admin::revoke::Service;
 use event::memlock;
-use glommio::net::TcpListener;
-use glommio::{LocalExecutorBuilder, Placement};
+use event::net::Listener;
 
 use crate::config::Config;
-use crate::runtime::{IO_MEMORY, RuntimeError, unix_now};
+use crate::runtime::{RING_MEMLOCK, RuntimeError, unix_now};
 
 /// Connections served at once; more are closed on accept.
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -33,21 +32,21 @@ pub const MAX_CONNECTIONS: usize = 1024;
 const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 
 /// Binds the REST listener.
-pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).map_err(|e| {
+pub fn bind(addr: SocketAddr) -> std::io::Result<Listener> {
+    Listener::bind_exclusive(addr).map_err(|e| {
         std::io::Error::other(format!("cannot listen for the revoke API on {addr}: {e}"))
     })
 }
 
 /// Starts the Revoke Server's background tasks (registry expiry) and serves REST connections on
-/// `listener` until `shutdown`. Call on the executor that owns `service`.
-pub async fn serve(listener: TcpListener, service: Rc<Service>, shutdown: Arc<AtomicBool>) {
-    glommio::spawn_local(Rc::clone(&service).expire_until_shutdown()).detach();
+/// `listener` until `shutdown`. Call on the runtime that owns `service`.
+pub async fn serve(listener: Listener, service: Rc<Service>, shutdown: Arc<AtomicBool>) {
+    drop(event::spawn(Rc::clone(&service).expire_until_shutdown()));
     let active = Rc::new(Cell::new(0usize));
     loop {
         let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
             while !shutdown.load(Ordering::Relaxed) {
-                glommio::timer::sleep(SHUTDOWN_POLL).await;
+                event::sleep(SHUTDOWN_POLL).await;
             }
             None
         })
@@ -57,7 +56,7 @@ pub async fn serve(listener: TcpListener, service: Rc<Service>, shutdown: Arc<At
             Ok(stream) => stream,
             Err(e) => {
                 eprintln!("bloomgate: revoke API: accept failed: {e}");
-                glommio::timer::sleep(Duration::from_millis(50)).await;
+                event::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
@@ -70,11 +69,10 @@ pub async fn serve(listener: TcpListener, service: Rc<Service>, shutdown: Arc<At
             Rc::clone(&active),
             Arc::clone(&shutdown),
         );
-        glommio::spawn_local(async move {
+        drop(event::spawn(async move {
             conn::serve(service, stream, || shutdown.load(Ordering::Relaxed)).await;
             active.set(active.get() - 1);
-        })
-        .detach();
+        }));
     }
 }
 
@@ -85,7 +83,7 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             "the revoke server needs this section".into(),
         ));
     };
-    let memlock = memlock::raise(IO_MEMORY as u64 + (1 << 20));
+    let memlock = memlock::raise(RING_MEMLOCK);
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&shutdown))
@@ -106,49 +104,62 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
         settings.max_workers,
         settings.ping_interval
     );
-    let executor = LocalExecutorBuilder::new(Placement::Unbound)
-        .name("bloomgate-revoker")
-        .io_memory(IO_MEMORY)
-        .spawn(move || async move {
-            let listener = match bind(addr) {
-                Ok(listener) => listener,
+    let (ring_tx, ring_rx) = mpsc::channel::<String>();
+    let executor = std::thread::Builder::new()
+        .name("bloomgate-revoker".into())
+        .spawn(move || {
+            let runtime = match event::Runtime::new() {
+                Ok(runtime) => runtime,
                 Err(e) => {
-                    let _ = ready_tx.send(Err(e.to_string()));
+                    let _ = ring_tx.send(e.to_string());
                     return;
                 }
             };
-            let writer = Rc::new(RefCell::new(writer));
-            let store = match persistence {
-                None => None,
-                Some(p) => match p.start(&writer, &stop).await {
-                    Ok(store) => Some(store),
+            drop(ring_tx);
+            runtime.block_on(async move {
+                let listener = match bind(addr) {
+                    Ok(listener) => listener,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(format!("bloomgate/persistence: {e}")));
+                        let _ = ready_tx.send(Err(e.to_string()));
                         return;
                     }
-                },
-            };
-            let _ = ready_tx.send(listener.local_addr().map_err(|e| e.to_string()));
-            let service = Service::new(
-                Rc::clone(&writer),
-                settings,
-                unix_now,
-                Arc::clone(&stop),
-                store.clone(),
-            );
-            let rotation = Rc::clone(&writer);
-            let rotation_stop = Arc::clone(&stop);
-            glommio::spawn_local(async move {
-                admin::core::rotate_until(&rotation, &rotation_stop).await;
-            })
-            .detach();
-            serve(listener, service, stop).await;
-            admin::core::close_store(store, &writer).await;
+                };
+                let writer = Rc::new(RefCell::new(writer));
+                let store = match persistence {
+                    None => None,
+                    Some(p) => match p.start(&writer, &stop).await {
+                        Ok(store) => Some(store),
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(format!("bloomgate/persistence: {e}")));
+                            return;
+                        }
+                    },
+                };
+                let _ = ready_tx.send(listener.local_addr().map_err(|e| e.to_string()));
+                let service = Service::new(
+                    Rc::clone(&writer),
+                    settings,
+                    unix_now,
+                    Arc::clone(&stop),
+                    store.clone(),
+                );
+                let rotation = Rc::clone(&writer);
+                let rotation_stop = Arc::clone(&stop);
+                drop(event::spawn(async move {
+                    admin::core::rotate_until(&rotation, &rotation_stop).await;
+                }));
+                serve(listener, service, stop).await;
+                admin::core::close_store(store, &writer).await;
+            });
         })
         .map_err(|e| RuntimeError::Executor {
             reason: e.to_string(),
             memlock,
         })?;
+    if let Ok(reason) = ring_rx.recv() {
+        let _ = executor.join();
+        return Err(RuntimeError::Executor { reason, memlock });
+    }
     match ready_rx.recv() {
         Ok(Ok(bound)) => eprintln!("bloomgate: revoke server listening on {bound} ({summary})"),
         Ok(Err(e)) => {

@@ -1,6 +1,6 @@
 //! Start-up and shutdown of a gateway: locked memory, the data cores (one pinned thread each
-//! running an `event::Runtime`, its own `SO_REUSEPORT` listener), the admin core (a glommio
-//! executor), signals and the drain.
+//! running an `event::Runtime`, its own `SO_REUSEPORT` listener), the admin core (a thread with
+//! an `event::Runtime` of its own), signals and the drain.
 
 pub mod cores;
 
@@ -11,16 +11,15 @@ use std::sync::mpsc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use event::memlock;
-use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::{Config, ConfigError};
 use crate::jwt::Validators;
 use crate::server::{self, Core, Guard, Routes};
 
-/// io_uring registered-buffer memory per executor. Small: the data plane reads into its own
-/// buffers, so glommio's registered buffers are barely used, and a small value keeps every
-/// executor within the default 8 MiB `RLIMIT_MEMLOCK`.
-pub const IO_MEMORY: usize = 512 * 1024;
+/// Locked memory asked for per runtime: its ring (about 200 KiB of queues, charged to
+/// `RLIMIT_MEMLOCK` on kernels before 5.12) with room to spare; every runtime fits the default
+/// 8 MiB limit.
+pub const RING_MEMLOCK: u64 = 1 << 20;
 
 /// What `bloomgate run` needs besides the config.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +56,7 @@ pub enum RuntimeError {
         "cannot start an io_uring executor: {reason} ({memlock}); raise the locked-memory limit (`ulimit -l`, LimitMEMLOCK= in systemd) or run with CAP_IPC_LOCK"
     )]
     Executor {
-        /// glommio's error.
+        /// The kernel's (or the thread spawn's) error.
         reason: String,
         /// The locked-memory limits in force.
         memlock: memlock::Memlock,
@@ -80,6 +79,15 @@ pub enum RuntimeError {
     Config(#[from] ConfigError),
 }
 
+/// Why the admin core did not start.
+#[derive(Debug)]
+enum AdminStart {
+    /// Its ring could not be created.
+    Ring(String),
+    /// Its RPC or revoke API listener could not be bound.
+    Listen(String),
+}
+
 /// Why a data core did not start.
 #[derive(Debug)]
 enum CoreStart {
@@ -92,7 +100,7 @@ enum CoreStart {
 /// Runs the gateway until SIGTERM/SIGINT, then drains and returns.
 pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
     let plan = cores::plan(&cores::available(), options.cores)?;
-    let memlock = memlock::raise((IO_MEMORY as u64 + (1 << 20)) * (plan.data.len() as u64 + 1));
+    let memlock = memlock::raise(RING_MEMLOCK * (plan.data.len() as u64 + 1));
     let config = Arc::new(config);
     let routes = Routes::build(&config)?;
     let shutdown = Arc::new(AtomicBool::new(false));
@@ -218,52 +226,63 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
     let rest_settings = config.revoker.clone();
     let rest_shutdown = Arc::clone(&shutdown);
     type Bound = (Option<SocketAddr>, Option<SocketAddr>);
-    let (rpc_tx, rpc_rx) = mpsc::channel::<Result<Bound, String>>();
-    let admin = LocalExecutorBuilder::new(Placement::Unbound)
-        .name("bloomgate-admin")
-        .io_memory(IO_MEMORY)
-        .spawn(move || async move {
+    let (rpc_tx, rpc_rx) = mpsc::channel::<Result<Bound, AdminStart>>();
+    let admin = std::thread::Builder::new()
+        .name("bloomgate-admin".into())
+        .spawn(move || {
             cores::pin_current_thread(plan.admin);
-            let listener = match rpc_addr.map(admin::core::bind_rpc) {
-                None => None,
-                Some(Ok(listener)) => Some(listener),
-                Some(Err(e)) => {
-                    let _ = rpc_tx.send(Err(e.to_string()));
+            let runtime = match event::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = rpc_tx.send(Err(AdminStart::Ring(e.to_string())));
                     return Ok(());
                 }
             };
-            let rest = match rest_addr.map(crate::revoker::bind) {
-                None => None,
-                Some(Ok(listener)) => Some(listener),
-                Some(Err(e)) => {
-                    let _ = rpc_tx.send(Err(e.to_string()));
-                    return Ok(());
-                }
-            };
-            let local = |l: &glommio::net::TcpListener| l.local_addr().ok();
-            let _ = rpc_tx.send(Ok((
-                listener.as_ref().and_then(local),
-                rest.as_ref().and_then(local),
-            )));
-            let Some(core) = admin_core else {
-                return Ok(());
-            };
-            {
-                admin::core::run_with(core, listener, |writer, store| {
-                    if let (Some(rest), Some(settings)) = (rest, rest_settings) {
-                        let service = admin::revoke::Service::new(
-                            std::rc::Rc::clone(writer),
-                            settings,
-                            unix_now,
-                            Arc::clone(&rest_shutdown),
-                            store.cloned(),
-                        );
-                        glommio::spawn_local(crate::revoker::serve(rest, service, rest_shutdown))
-                            .detach();
+            runtime.block_on(async move {
+                let listener = match rpc_addr.map(admin::core::bind_rpc) {
+                    None => None,
+                    Some(Ok(listener)) => Some(listener),
+                    Some(Err(e)) => {
+                        let _ = rpc_tx.send(Err(AdminStart::Listen(e.to_string())));
+                        return Ok(());
                     }
-                })
-                .await
-            }
+                };
+                let rest = match rest_addr.map(crate::revoker::bind) {
+                    None => None,
+                    Some(Ok(listener)) => Some(listener),
+                    Some(Err(e)) => {
+                        let _ = rpc_tx.send(Err(AdminStart::Listen(e.to_string())));
+                        return Ok(());
+                    }
+                };
+                let local = |l: &event::net::Listener| l.local_addr().ok();
+                let _ = rpc_tx.send(Ok((
+                    listener.as_ref().and_then(local),
+                    rest.as_ref().and_then(local),
+                )));
+                let Some(core) = admin_core else {
+                    return Ok(());
+                };
+                {
+                    admin::core::run_with(core, listener, |writer, store| {
+                        if let (Some(rest), Some(settings)) = (rest, rest_settings) {
+                            let service = admin::revoke::Service::new(
+                                std::rc::Rc::clone(writer),
+                                settings,
+                                unix_now,
+                                Arc::clone(&rest_shutdown),
+                                store.cloned(),
+                            );
+                            drop(event::spawn(crate::revoker::serve(
+                                rest,
+                                service,
+                                rest_shutdown,
+                            )));
+                        }
+                    })
+                    .await
+                }
+            })
         })
         .map_err(|e| RuntimeError::Executor {
             reason: e.to_string(),
@@ -271,13 +290,16 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
         })?;
     let (rpc_bound, rest_bound) = match rpc_rx.recv() {
         Ok(Ok(bound)) => bound,
-        Ok(Err(e)) => {
+        Ok(Err(failed)) => {
             shutdown.store(true, Ordering::Relaxed);
             for handle in handles {
                 let _ = handle.join();
             }
             let _ = admin.join();
-            return Err(RuntimeError::Listen(e));
+            return Err(match failed {
+                AdminStart::Ring(reason) => RuntimeError::Executor { reason, memlock },
+                AdminStart::Listen(e) => RuntimeError::Listen(e),
+            });
         }
         Err(_) => (None, None),
     };

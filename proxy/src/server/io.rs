@@ -1,13 +1,8 @@
 //! Socket reads and writes with deadlines, as the connection loops need them: every wait on a
 //! peer is bounded (slowloris, a silent backend), and a timeout is a value, not an error string.
-//!
-//! Two kinds of socket use them: the data cores' [`Stream`] (the `event` crate) and the Revoke
-//! Server's glommio `TcpStream` (on the admin core).
 
 use std::io;
 use std::time::{Duration, Instant};
-
-use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use event::net::Stream;
 
@@ -56,25 +51,6 @@ impl DeadlineIo for Stream {
         deadline: Instant,
     ) -> impl Future<Output = io::Result<()>> {
         self.write_all_by(data, Some(deadline))
-    }
-}
-
-impl DeadlineIo for glommio::net::TcpStream {
-    async fn read_until(&mut self, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        self.set_read_timeout(Some(left.max(Duration::from_millis(1))))
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        self.read(buf).await
-    }
-
-    async fn write_all_until(&mut self, data: &[u8], deadline: Instant) -> io::Result<()> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        self.set_write_timeout(Some(left.max(Duration::from_millis(1))))
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        self.write_all(data).await
     }
 }
 

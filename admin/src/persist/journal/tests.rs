@@ -1,28 +1,19 @@
 use super::*;
-use crate::persist::testing::Scratch;
+use crate::persist::testing::{Scratch, on_runtime};
 use crate::persist::{record, segment};
 use std::path::Path;
-
-fn on_executor<T: Send + 'static>(f: impl AsyncFnOnce() -> T + Send + 'static) -> T {
-    glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-        .io_memory(512 * 1024)
-        .spawn(move || async move { f().await })
-        .expect("executor")
-        .join()
-        .expect("join")
-}
 
 #[test]
 fn concurrent_appends_share_syncs_and_all_become_durable() {
     let scratch = Scratch::new("journal");
     let path = scratch.path().join("journal-0.log");
     let p = path.clone();
-    on_executor(async move || {
+    on_runtime(async move || {
         let journal = Journal::start(segment::create(&p).await.expect("create"));
         let tasks: Vec<_> = (0..200u64)
             .map(|i| {
                 let journal = Rc::clone(&journal);
-                glommio::spawn_local(async move {
+                event::spawn(async move {
                     let key = format!("jti-{i}");
                     let ticket = journal.append(&[key.as_bytes()], 1000 + i).expect("append");
                     journal.durable(ticket).await
@@ -45,7 +36,7 @@ fn a_full_disk_fails_the_waiters_and_every_later_append() {
     if !Path::new("/dev/full").exists() {
         return;
     }
-    let failed = on_executor(async move || {
+    let failed = on_runtime(async move || {
         let file = segment::open(Path::new("/dev/full"), false)
             .await
             .expect("open /dev/full");
@@ -66,7 +57,7 @@ fn records_stay_in_order_across_overlapping_syncs_and_a_switch() {
         scratch.path().join("journal-1.log"),
     );
     let (a, b) = (first.clone(), second.clone());
-    on_executor(async move || {
+    on_runtime(async move || {
         let journal = Journal::start(segment::create(&a).await.expect("create"));
         let mut tickets = Vec::new();
         for i in 0..300u64 {
@@ -126,7 +117,7 @@ fn full_segments_move_to_the_spare_and_are_trimmed_in_order() {
     let scratch = Scratch::new("journal-spare");
     let dir = scratch.path().to_path_buf();
     let d = dir.clone();
-    on_executor(async move || {
+    on_runtime(async move || {
         let journal = Journal::start(
             segment::create(&d.join("journal-0.log"))
                 .await
@@ -141,7 +132,7 @@ fn full_segments_move_to_the_spare_and_are_trimmed_in_order() {
                 file: spare,
             })
             .expect("the journal takes it");
-        let spares = glommio::spawn_local(make_spares(Rc::clone(&journal), d, 4096, 2));
+        let spares = event::spawn(make_spares(Rc::clone(&journal), d, 4096, 2));
         let mut tickets = Vec::new();
         for i in 0..600u64 {
             let key = format!("jti-{i:04}");
@@ -198,7 +189,7 @@ fn full_segments_move_to_the_spare_and_are_trimmed_in_order() {
 fn a_snapshot_waiting_for_a_spare_gets_the_failure_or_the_spare() {
     let scratch = Scratch::new("journal-no-spare");
     let dir = scratch.path().to_path_buf();
-    on_executor(async move || {
+    on_runtime(async move || {
         let journal = Journal::start(
             segment::create(&dir.join("journal-0.log"))
                 .await
@@ -229,7 +220,7 @@ fn an_unused_spare_is_emptied_at_close_and_a_late_one_handed_back() {
     let scratch = Scratch::new("journal-unused-spare");
     let dir = scratch.path().to_path_buf();
     let d = dir.clone();
-    on_executor(async move || {
+    on_runtime(async move || {
         let journal = Journal::start(
             segment::create(&d.join("journal-0.log"))
                 .await

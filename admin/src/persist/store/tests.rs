@@ -83,7 +83,7 @@ fn close_right_after_a_move_to_the_spare_takes_its_last_snapshot() {
         let ready = Instant::now() + Duration::from_secs(10);
         while !store.journal.has_spare() {
             assert!(Instant::now() < ready, "no spare segment within 10 s");
-            glommio::timer::sleep(Duration::from_millis(5)).await;
+            event::sleep(Duration::from_millis(5)).await;
         }
         let keys = ["jti-last"];
         writer
@@ -91,7 +91,7 @@ fn close_right_after_a_move_to_the_spare_takes_its_last_snapshot() {
             .insert_batch(keys.iter().map(|k| k.as_bytes()), now);
         store.append(&keys, now).expect("append");
         let closed = futures_lite::future::or(async { Some(store.close(&writer).await) }, async {
-            glommio::timer::sleep(Duration::from_secs(10)).await;
+            event::sleep(Duration::from_secs(10)).await;
             None
         })
         .await;
@@ -106,10 +106,5 @@ fn close_right_after_a_move_to_the_spare_takes_its_last_snapshot() {
 }
 
 fn on(f: impl AsyncFnOnce() + Send + 'static) {
-    glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-        .io_memory(512 * 1024)
-        .spawn(move || async move { f().await })
-        .expect("executor")
-        .join()
-        .expect("join");
+    crate::persist::testing::on_runtime(f);
 }
