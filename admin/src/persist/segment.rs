@@ -34,12 +34,12 @@ pub struct Segment {
 pub struct Syncs(Arc<File>);
 
 impl Syncs {
-    /// `fdatasync`s the file on a blocking thread.
-    pub async fn fdatasync(&self) -> Result<(), String> {
+    /// `fdatasync`s the file on a blocking thread: handed to it at once (not when the future
+    /// is first polled), so the sync starts while the caller goes on.
+    pub fn fdatasync(&self) -> impl Future<Output = Result<(), String>> + use<> {
         let file = Arc::clone(&self.0);
-        event::blocking(move || file.sync_data())
-            .await
-            .map_err(|e| e.to_string())
+        let sync = event::blocking(move || file.sync_data());
+        async move { sync.await.map_err(|e| e.to_string()) }
     }
 }
 
