@@ -208,7 +208,9 @@ impl Journal {
             }
             *newest = last;
         }
-        let flusher = if inner.appended >= inner.wake_flusher_at {
+        // A gathering flusher waits for enough appends, or for a second chunk (the first is
+        // full: no reason to wait).
+        let flusher = if inner.appended >= inner.wake_flusher_at || !fits {
             inner.flusher.take()
         } else {
             None
