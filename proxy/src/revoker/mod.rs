@@ -24,7 +24,7 @@ use event::memlock;
 use event::net::Listener;
 
 use crate::config::Config;
-use crate::runtime::{RING_MEMLOCK, RuntimeError, unix_now};
+use crate::runtime::{RING_MEMLOCK, RuntimeError, ThreadStart, unix_now};
 
 /// Connections served at once; more are closed on accept.
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -94,7 +94,7 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
         crate::runtime::filter(&settings, config.persistence.as_ref())?;
     drop(shared);
     let addr = config.listen_addr();
-    let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, String>>();
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, ThreadStart>>();
     let stop = Arc::clone(&shutdown);
     let summary = format!(
         "N={} P={} TTL={}s, {} push worker(s), ping interval {:?}",
@@ -104,23 +104,21 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
         settings.max_workers,
         settings.ping_interval
     );
-    let (ring_tx, ring_rx) = mpsc::channel::<String>();
     let executor = std::thread::Builder::new()
         .name("bloomgate-revoker".into())
         .spawn(move || {
             let runtime = match event::Runtime::new() {
                 Ok(runtime) => runtime,
                 Err(e) => {
-                    let _ = ring_tx.send(e.to_string());
+                    let _ = ready_tx.send(Err(ThreadStart::Ring(e.to_string())));
                     return;
                 }
             };
-            drop(ring_tx);
             runtime.block_on(async move {
                 let listener = match bind(addr) {
                     Ok(listener) => listener,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
+                        let _ = ready_tx.send(Err(ThreadStart::Listen(e.to_string())));
                         return;
                     }
                 };
@@ -130,12 +128,18 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
                     Some(p) => match p.start(&writer, &stop).await {
                         Ok(store) => Some(store),
                         Err(e) => {
-                            let _ = ready_tx.send(Err(format!("bloomgate/persistence: {e}")));
+                            let _ = ready_tx.send(Err(ThreadStart::Listen(format!(
+                                "bloomgate/persistence: {e}"
+                            ))));
                             return;
                         }
                     },
                 };
-                let _ = ready_tx.send(listener.local_addr().map_err(|e| e.to_string()));
+                let _ = ready_tx.send(
+                    listener
+                        .local_addr()
+                        .map_err(|e| ThreadStart::Listen(e.to_string())),
+                );
                 let service = Service::new(
                     Rc::clone(&writer),
                     settings,
@@ -156,15 +160,11 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             reason: e.to_string(),
             memlock,
         })?;
-    if let Ok(reason) = ring_rx.recv() {
-        let _ = executor.join();
-        return Err(RuntimeError::Executor { reason, memlock });
-    }
     match ready_rx.recv() {
         Ok(Ok(bound)) => eprintln!("bloomgate: revoke server listening on {bound} ({summary})"),
-        Ok(Err(e)) => {
+        Ok(Err(failed)) => {
             let _ = executor.join();
-            return Err(RuntimeError::Listen(e));
+            return Err(failed.into_error(memlock));
         }
         Err(_) => {}
     }

@@ -79,13 +79,23 @@ pub enum RuntimeError {
     Config(#[from] ConfigError),
 }
 
-/// Why the admin core did not start.
+/// Why the admin core's (or the Revoke Server's) thread did not start.
 #[derive(Debug)]
-enum AdminStart {
+pub(crate) enum ThreadStart {
     /// Its ring could not be created.
     Ring(String),
-    /// Its RPC or revoke API listener could not be bound.
+    /// A listener could not be bound, or persistence could not be opened.
     Listen(String),
+}
+
+impl ThreadStart {
+    /// The error `run` returns for it.
+    pub(crate) fn into_error(self, memlock: memlock::Memlock) -> RuntimeError {
+        match self {
+            ThreadStart::Ring(reason) => RuntimeError::Executor { reason, memlock },
+            ThreadStart::Listen(e) => RuntimeError::Listen(e),
+        }
+    }
 }
 
 /// Why a data core did not start.
@@ -226,7 +236,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
     let rest_settings = config.revoker.clone();
     let rest_shutdown = Arc::clone(&shutdown);
     type Bound = (Option<SocketAddr>, Option<SocketAddr>);
-    let (rpc_tx, rpc_rx) = mpsc::channel::<Result<Bound, AdminStart>>();
+    let (rpc_tx, rpc_rx) = mpsc::channel::<Result<Bound, ThreadStart>>();
     let admin = std::thread::Builder::new()
         .name("bloomgate-admin".into())
         .spawn(move || {
@@ -234,7 +244,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
             let runtime = match event::Runtime::new() {
                 Ok(runtime) => runtime,
                 Err(e) => {
-                    let _ = rpc_tx.send(Err(AdminStart::Ring(e.to_string())));
+                    let _ = rpc_tx.send(Err(ThreadStart::Ring(e.to_string())));
                     return Ok(());
                 }
             };
@@ -243,7 +253,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                     None => None,
                     Some(Ok(listener)) => Some(listener),
                     Some(Err(e)) => {
-                        let _ = rpc_tx.send(Err(AdminStart::Listen(e.to_string())));
+                        let _ = rpc_tx.send(Err(ThreadStart::Listen(e.to_string())));
                         return Ok(());
                     }
                 };
@@ -251,7 +261,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                     None => None,
                     Some(Ok(listener)) => Some(listener),
                     Some(Err(e)) => {
-                        let _ = rpc_tx.send(Err(AdminStart::Listen(e.to_string())));
+                        let _ = rpc_tx.send(Err(ThreadStart::Listen(e.to_string())));
                         return Ok(());
                     }
                 };
@@ -296,10 +306,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                 let _ = handle.join();
             }
             let _ = admin.join();
-            return Err(match failed {
-                AdminStart::Ring(reason) => RuntimeError::Executor { reason, memlock },
-                AdminStart::Listen(e) => RuntimeError::Listen(e),
-            });
+            return Err(failed.into_error(memlock));
         }
         Err(_) => (None, None),
     };
