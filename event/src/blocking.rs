@@ -7,7 +7,9 @@
 //! [`MAX_THREADS`] — and a thread idle for [`IDLE_EXIT`] exits. Jobs are few and short-lived
 //! in bloomgate (a group commit's sync, a snapshot file, a segment made ahead of need), so the
 //! pool stays at a thread or two. A job always runs to completion: dropping its future only
-//! discards the result.
+//! discards the result. A new thread inherits the CPU affinity of the thread whose job made it:
+//! in a gateway only the admin core hands out file work, so it stays on the admin core's CPU,
+//! off the data cores'.
 
 use std::collections::VecDeque;
 use std::future::Future;
