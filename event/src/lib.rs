@@ -33,9 +33,10 @@
 //!   waiting for the first completion or deadline otherwise.
 //!
 //! Wakers may be woken from any thread (they are `Arc`s onto a mutex-guarded queue). On a data
-//! core every wake comes from its own thread (a readiness completion or a deadline); a wake
-//! from another thread that finds the loop asleep writes a byte to a socket pair whose other end
-//! the ring polls, so the sleep ends at once.
+//! core every wake comes from its own thread (a readiness completion or a deadline); on the
+//! admin core and the revoker a [`blocking`] job's thread wakes the task that waits for it. A
+//! wake from another thread that finds the loop asleep writes a byte to a socket pair whose
+//! other end the ring polls, so the sleep ends at once.
 
 // Unsafe only where entries are pushed on the ring (`reactor.rs`), allowed there alone.
 #![deny(unsafe_code)]
