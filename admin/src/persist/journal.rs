@@ -13,10 +13,11 @@
 //! return wakes the loop once per group, never once per revocation.
 //!
 //! **Gathering a group.** Clients that wait for their acknowledgement come back together: the
-//! revocations a sync answered return as the next requests, one round trip later. Writing the
+//! waiters a sync answered return as the next requests, one round trip later. Writing the
 //! first of them at once would sync a group of one and make the rest wait a whole sync more.
-//! So after a sync returns, the next group is written once as many appends are buffered as that
-//! sync acknowledged, or once [`GATHER_SYNCS`] times as long as the sync took has passed,
+//! So after a sync returns, the next group is written once as many waiters ([`Journal::durable`]
+//! calls: a REST revocation, a batch, a round of pipelined RPC frames) wait on it as that sync
+//! answered, or once [`GATHER_SYNCS`] times as long as the sync took has passed,
 //! whichever comes first (a chunk already full, a queued switch or a closing journal never
 //! wait). With no sync recently returned the wait has already expired: a lone revocation on an
 //! idle journal is written at once, and a group that never fills costs its members at most
@@ -92,8 +93,8 @@ enum Chunk {
 /// How the next group is gathered after a sync returned (see the module doc).
 #[derive(Debug, Clone, Copy)]
 struct Gather {
-    /// Appends the returned sync acknowledged: wait for as many.
-    appends: u64,
+    /// Waiters (`durable` calls) the returned sync answered: wait for as many.
+    waiters: u64,
     /// But no longer than this (the return plus [`GATHER_SYNCS`] times as long as it took).
     until: Instant,
 }
@@ -111,13 +112,16 @@ struct Inner {
     closing: bool,
     /// Syncs started and not yet returned.
     syncing: usize,
-    /// The newest ticket handed to a write.
+    /// The newest ticket taken for a write.
     written: u64,
+    /// `durable` calls made for tickets not yet taken for a write: the group being gathered.
+    unwritten_waiters: u64,
     /// Set when a sync returns, cleared when the next group is written.
     gather: Option<Gather>,
     flusher: Option<Waker>,
-    /// An append wakes the flusher once `appended` reaches this (0: at once).
-    wake_flusher_at: u64,
+    /// The flusher gathers a group until this many `unwritten_waiters` (`None`: it waits for
+    /// anything at all).
+    gathering_for: Option<u64>,
     waiters: Vec<Waker>,
     /// The next segment, preallocated, if the store has one ready.
     spare: Option<Spare>,
@@ -208,9 +212,9 @@ impl Journal {
             }
             *newest = last;
         }
-        // A gathering flusher waits for enough appends, or for a second chunk (the first is
+        // A gathering flusher waits for enough waiters, or for a second chunk (the first is
         // full: no reason to wait).
-        let flusher = if inner.appended >= inner.wake_flusher_at || !fits {
+        let flusher = if inner.gathering_for.is_none() || !fits {
             inner.flusher.take()
         } else {
             None
@@ -224,6 +228,7 @@ impl Journal {
 
     /// Waits until every record up to `ticket` is on disk (synced).
     pub async fn durable(&self, ticket: Ticket) -> Result<(), JournalError> {
+        let mut counted = false;
         futures_lite::future::poll_fn(|cx| {
             let mut inner = self.inner.borrow_mut();
             if inner.durable >= ticket.0 {
@@ -233,6 +238,19 @@ impl Journal {
                 return Poll::Ready(Err(JournalError::Failed(reason.clone())));
             }
             inner.waiters.push(cx.waker().clone());
+            // A member of the group being gathered (counted once, however often polled).
+            if !counted && ticket.0 > inner.written {
+                counted = true;
+                inner.unwritten_waiters += 1;
+                if inner
+                    .gathering_for
+                    .is_some_and(|wanted| inner.unwritten_waiters >= wanted)
+                    && let Some(flusher) = inner.flusher.take()
+                {
+                    drop(inner);
+                    flusher.wake();
+                }
+            }
             Poll::Pending
         })
         .await
@@ -362,15 +380,15 @@ impl Journal {
         waiters.into_iter().for_each(Waker::wake);
     }
 
-    /// A sync of the records up to ticket `last`, begun (with its write) at `began`, returned
-    /// `result`.
-    fn sync_returned(&self, last: u64, began: Instant, result: Result<(), String>) {
+    /// A sync of the records up to ticket `last`, begun (with its write) at `began` for
+    /// `waiters` waiters, returned `result`.
+    fn sync_returned(&self, last: u64, began: Instant, waiters: u64, result: Result<(), String>) {
         let flusher = {
             let mut inner = self.inner.borrow_mut();
             inner.syncing -= 1;
             let now = Instant::now();
             inner.gather = Some(Gather {
-                appends: last.saturating_sub(inner.durable),
+                waiters,
                 until: now + now.saturating_duration_since(began) * GATHER_SYNCS,
             });
             inner.flusher.take()
@@ -405,8 +423,9 @@ impl Journal {
 
 /// What the flusher does next.
 enum Step {
-    /// Write this chunk (moving to this spare first), or stop (`None`).
-    Ready(Option<(Chunk, Option<Spare>)>),
+    /// Write this chunk (moving to this spare first; its group has this many waiters so far),
+    /// or stop (`None`).
+    Ready(Option<(Chunk, Option<Spare>, u64)>),
     /// Nothing to do until woken.
     Wait,
     /// Gathering the next group: woken by appends, or go at this instant.
@@ -439,7 +458,7 @@ impl Journal {
         };
         if !ready {
             inner.flusher = Some(cx.waker().clone());
-            inner.wake_flusher_at = 0;
+            inner.gathering_for = None;
             return Step::Wait;
         }
         // A lone group of records after a sync returned: wait for the cohort that sync
@@ -450,10 +469,9 @@ impl Journal {
             inner.chunks.len(),
             inner.closing,
         ) {
-            let wanted = inner.written + gather.appends;
-            if inner.appended < wanted && Instant::now() < gather.until {
+            if inner.unwritten_waiters < gather.waiters && Instant::now() < gather.until {
                 inner.flusher = Some(cx.waker().clone());
-                inner.wake_flusher_at = wanted;
+                inner.gathering_for = Some(gather.waiters);
                 return Step::GatherUntil(gather.until);
             }
         }
@@ -465,9 +483,14 @@ impl Journal {
             Vec::new()
         };
         let chunk = inner.chunks.pop_front();
+        let mut waiters = 0;
+        if let Some(Chunk::Records { last, .. }) = &chunk {
+            inner.written = *last;
+            waiters = std::mem::take(&mut inner.unwritten_waiters);
+        }
         drop(inner);
         spare_waiters.into_iter().for_each(Waker::wake);
-        Step::Ready(chunk.map(|chunk| (chunk, spare)))
+        Step::Ready(chunk.map(|chunk| (chunk, spare, waiters)))
     }
 }
 
@@ -531,7 +554,7 @@ async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
                 file.close(pos).await;
                 return;
             }
-            Some((Chunk::Records { mut bytes, last }, spare)) => {
+            Some((Chunk::Records { mut bytes, last }, spare, waiters)) => {
                 if let Some(spare) = spare {
                     std::mem::replace(&mut file, spare.file).close(pos).await;
                     pos = 0;
@@ -548,7 +571,6 @@ async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
                 pos += bytes.len() as u64;
                 let mut inner = journal.inner.borrow_mut();
                 inner.syncing += 1;
-                inner.written = last;
                 // Kept: at most one more than the chunks in flight (one being filled), small.
                 if bytes.capacity() <= MAX_WRITE && inner.free.len() < SYNCS_IN_FLIGHT {
                     bytes.clear();
@@ -558,10 +580,10 @@ async fn flush_loop(journal: Rc<Journal>, mut file: Segment) {
                 let (journal, sync) = (Rc::clone(&journal), file.syncs().fdatasync());
                 drop(event::spawn(async move {
                     let result = sync.await;
-                    journal.sync_returned(last, began, result);
+                    journal.sync_returned(last, began, waiters, result);
                 }));
             }
-            Some((Chunk::Switch(next), _)) => {
+            Some((Chunk::Switch(next), _, _)) => {
                 std::mem::replace(&mut file, next).close(pos).await;
                 pos = 0;
             }
