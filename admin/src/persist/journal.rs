@@ -468,12 +468,12 @@ impl Journal {
             inner.chunks.front(),
             inner.chunks.len(),
             inner.closing,
-        ) {
-            if inner.unwritten_waiters < gather.waiters && Instant::now() < gather.until {
-                inner.flusher = Some(cx.waker().clone());
-                inner.gathering_for = Some(gather.waiters);
-                return Step::GatherUntil(gather.until);
-            }
+        ) && inner.unwritten_waiters < gather.waiters
+            && Instant::now() < gather.until
+        {
+            inner.flusher = Some(cx.waker().clone());
+            inner.gathering_for = Some(gather.waiters);
+            return Step::GatherUntil(gather.until);
         }
         inner.gather = None;
         let spare = if moving { inner.spare.take() } else { None };
