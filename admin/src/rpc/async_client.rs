@@ -11,9 +11,7 @@
 //! are written to every connection.
 
 use std::net::SocketAddr;
-use std::time::Duration;
-
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use event::net::Stream;
 use rkyv::util::AlignedVec;
