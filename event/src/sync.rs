@@ -43,7 +43,11 @@ impl Semaphore {
                 self.available.set(available - 1);
                 Poll::Ready(Permit { semaphore: self })
             } else {
-                self.waiters.borrow_mut().push(cx.waker().clone());
+                // Polled again before a release (another wake-up): registered once.
+                let mut waiters = self.waiters.borrow_mut();
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
                 Poll::Pending
             }
         })

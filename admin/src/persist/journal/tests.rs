@@ -112,26 +112,33 @@ async fn make_spares(journal: Rc<Journal>, dir: std::path::PathBuf, bytes: u64, 
     }
 }
 
+/// A journal on a plain `journal-0.log` in `dir`, offered `journal-1.log` (4 KiB
+/// preallocated) as its spare.
+async fn with_a_spare(dir: &Path) -> Rc<Journal> {
+    let journal = Journal::start(
+        segment::create(&dir.join("journal-0.log"))
+            .await
+            .expect("create"),
+    );
+    let (spare, _) = segment::create_preallocated(&dir.join("journal-1.log"), 4096)
+        .await
+        .expect("create");
+    journal
+        .offer_spare(Spare {
+            seq: 1,
+            file: spare,
+        })
+        .expect("the journal takes it");
+    journal
+}
+
 #[test]
 fn full_segments_move_to_the_spare_and_are_trimmed_in_order() {
     let scratch = Scratch::new("journal-spare");
     let dir = scratch.path().to_path_buf();
     let d = dir.clone();
     on_runtime(async move || {
-        let journal = Journal::start(
-            segment::create(&d.join("journal-0.log"))
-                .await
-                .expect("create"),
-        );
-        let (spare, _) = segment::create_preallocated(&d.join("journal-1.log"), 4096)
-            .await
-            .expect("create");
-        journal
-            .offer_spare(Spare {
-                seq: 1,
-                file: spare,
-            })
-            .expect("the journal takes it");
+        let journal = with_a_spare(&d).await;
         let spares = event::spawn(make_spares(Rc::clone(&journal), d, 4096, 2));
         let mut tickets = Vec::new();
         for i in 0..600u64 {
@@ -221,20 +228,7 @@ fn an_unused_spare_is_emptied_at_close_and_a_late_one_handed_back() {
     let dir = scratch.path().to_path_buf();
     let d = dir.clone();
     on_runtime(async move || {
-        let journal = Journal::start(
-            segment::create(&d.join("journal-0.log"))
-                .await
-                .expect("create"),
-        );
-        let (spare, _) = segment::create_preallocated(&d.join("journal-1.log"), 4096)
-            .await
-            .expect("create");
-        journal
-            .offer_spare(Spare {
-                seq: 1,
-                file: spare,
-            })
-            .expect("the journal takes it");
+        let journal = with_a_spare(&d).await;
         journal.close().await.expect("close");
         let (late, _) = segment::create_preallocated(&d.join("journal-2.log"), 4096)
             .await
