@@ -249,18 +249,13 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                 }
             };
             runtime.block_on(async move {
-                let listener = match rpc_addr.map(admin::core::bind_rpc) {
-                    None => None,
-                    Some(Ok(listener)) => Some(listener),
-                    Some(Err(e)) => {
-                        let _ = rpc_tx.send(Err(ThreadStart::Listen(e.to_string())));
-                        return Ok(());
-                    }
-                };
-                let rest = match rest_addr.map(crate::revoker::bind) {
-                    None => None,
-                    Some(Ok(listener)) => Some(listener),
-                    Some(Err(e)) => {
+                let bound = rpc_addr
+                    .map(admin::core::bind_rpc)
+                    .transpose()
+                    .and_then(|rpc| Ok((rpc, rest_addr.map(crate::revoker::bind).transpose()?)));
+                let (listener, rest) = match bound {
+                    Ok(listeners) => listeners,
+                    Err(e) => {
                         let _ = rpc_tx.send(Err(ThreadStart::Listen(e.to_string())));
                         return Ok(());
                     }
@@ -273,25 +268,23 @@ pub fn run(config: Config, options: &RunOptions) -> Result<(), RuntimeError> {
                 let Some(core) = admin_core else {
                     return Ok(());
                 };
-                {
-                    admin::core::run_with(core, listener, |writer, store| {
-                        if let (Some(rest), Some(settings)) = (rest, rest_settings) {
-                            let service = admin::revoke::Service::new(
-                                std::rc::Rc::clone(writer),
-                                settings,
-                                unix_now,
-                                Arc::clone(&rest_shutdown),
-                                store.cloned(),
-                            );
-                            drop(event::spawn(crate::revoker::serve(
-                                rest,
-                                service,
-                                rest_shutdown,
-                            )));
-                        }
-                    })
-                    .await
-                }
+                admin::core::run_with(core, listener, |writer, store| {
+                    if let (Some(rest), Some(settings)) = (rest, rest_settings) {
+                        let service = admin::revoke::Service::new(
+                            std::rc::Rc::clone(writer),
+                            settings,
+                            unix_now,
+                            Arc::clone(&rest_shutdown),
+                            store.cloned(),
+                        );
+                        drop(event::spawn(crate::revoker::serve(
+                            rest,
+                            service,
+                            rest_shutdown,
+                        )));
+                    }
+                })
+                .await
             })
         })
         .map_err(|e| RuntimeError::Executor {
